@@ -1,0 +1,1 @@
+"""Typer command-line interface: ``varflow <workflow> <step> [OPTIONS]``."""
