@@ -1,0 +1,40 @@
+# varflow: two commands for a newcomer — `make demo` and `make test`.
+# Both create .venv on first use and install what they need (CPU torch first, so that the
+# package's `torch>=` requirement is already met and no multi-GB CUDA build is pulled).
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+OUTDIR ?= results
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.varflow-installed
+NF_LANG_JAR := .cache/nf-lang/language-server-all.jar
+
+.PHONY: demo test install nf-lang bench clean
+
+install: $(INSTALLED)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+nf-lang: $(NF_LANG_JAR)
+
+$(NF_LANG_JAR):
+	bash scripts/fetch-nf-lang.sh
+
+demo: install
+	$(BIN)/varflow demo --outdir $(OUTDIR)
+
+test: install nf-lang
+	$(BIN)/python -m pytest -q
+
+bench: install
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(OUTDIR) .pytest_cache
