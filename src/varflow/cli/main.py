@@ -45,7 +45,7 @@ def _register_groups() -> None:
             continue
         module = importlib.import_module(module_name)
         if getattr(module, "IS_COMMAND", False):
-            app.command(name=name, help=module.__doc__)(module.command)
+            app.command(name=name)(module.command)
         else:
             app.add_typer(module.app, name=name)
 

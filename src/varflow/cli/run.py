@@ -1,0 +1,38 @@
+"""Run whole workflows in-process (sequential, no caching): ``varflow run <workflow>``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from varflow.cli.common import handles_errors
+from varflow.pipelines import available_workflows, run_workflow
+
+app = typer.Typer(help="Run a whole workflow in-process on a cohort folder or a params file "
+                       "(a laptop convenience; Nextflow runs the same steps at scale).",
+                  no_args_is_help=True)
+
+
+def _workflow_command(workflow: str):
+    @handles_errors
+    def command(
+        outdir: Path = typer.Option(..., "--outdir", help="Folder for this workflow's outputs."),
+        cohort: Optional[Path] = typer.Option(None, "--cohort", help="A cohort folder (with cohort.yaml)."),
+        params: Optional[Path] = typer.Option(None, "--params", help="YAML/JSON params file (as nextflow -params-file)."),
+        seed: int = typer.Option(0, "--seed", help="Seed for every random choice."),
+        device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+        quick: bool = typer.Option(False, "--quick", help="Tiny model sizes (tests, smoke runs)."),
+    ) -> None:
+        figures = run_workflow(workflow, outdir, cohort=cohort, params=params, seed=seed, device=device,
+                               quick=quick)
+        typer.echo(json.dumps({"workflow": workflow, "outdir": str(outdir), **figures}, default=str))
+
+    command.__doc__ = f"Run the {workflow} workflow end to end."
+    return command
+
+
+for _name in available_workflows():
+    app.command(name=_name)(_workflow_command(_name))

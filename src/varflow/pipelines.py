@@ -1,0 +1,69 @@
+"""The in-process engine: run whole workflows sequentially on one machine, no Nextflow, no caching.
+
+Each workflow package provides ``varflow.<wf>.pipeline`` with ``run_from_cohort`` and
+``run_from_params``; a workflow is offered only once that module exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from varflow.errors import VarflowError
+from varflow.io.atomic import ensure_writable_dir
+from varflow.io.cohort import Cohort
+
+log = logging.getLogger("varflow")
+
+# Order matters for `run all`: s2e runs before eqtl so that its variant effects can feed eqtl.
+WORKFLOWS = ("shrink", "s2e", "eqtl")
+
+
+def available_workflows() -> list[str]:
+    return [wf for wf in WORKFLOWS if importlib.util.find_spec(f"varflow.{wf}.pipeline") is not None]
+
+
+def _pipeline(workflow: str):
+    if workflow not in available_workflows():
+        raise VarflowError(f"unknown workflow {workflow!r}; available: {', '.join(available_workflows())}")
+    return importlib.import_module(f"varflow.{workflow}.pipeline")
+
+
+def load_params(path: Path) -> dict[str, Any]:
+    """Read a params file (YAML or JSON, the format of Nextflow's -params-file) into a dict."""
+    path = Path(path)
+    if not path.exists():
+        raise VarflowError(f"{path}: params file not found")
+    try:
+        with open(path) as handle:
+            params = json.load(handle) if path.suffix == ".json" else yaml.safe_load(handle)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise VarflowError(f"{path}: cannot parse params file ({exc})".replace("\n", " ")) from None
+    if not isinstance(params, dict):
+        raise VarflowError(f"{path}: params file must hold a mapping of param -> value")
+    return params
+
+
+def run_workflow(workflow: str, outdir: Path, *, cohort: Path | None = None, params: Path | None = None,
+                 seed: int = 0, device: str = "auto", quick: bool = False) -> dict[str, Any]:
+    """Run one workflow on a cohort folder or a params file; returns its headline figures + seconds."""
+    if (cohort is None) == (params is None):
+        raise VarflowError("give exactly one of --cohort DIR or --params FILE")
+    module = _pipeline(workflow)
+    ensure_writable_dir(outdir)
+    start = time.perf_counter()
+    if cohort is not None:
+        figures = module.run_from_cohort(Cohort.load(cohort), outdir, seed=seed, device=device, quick=quick)
+    else:
+        figures = module.run_from_params(load_params(params), outdir, seed=seed, device=device, quick=quick)
+    figures = dict(figures or {})
+    figures["seconds"] = round(time.perf_counter() - start, 2)
+    log.info("%s finished in %.1f s -> %s", workflow, figures["seconds"], outdir)
+    return figures
