@@ -1,0 +1,189 @@
+"""Torch datasets over the haplotype store, and labels computed from training individuals only.
+
+Items are channels-last one-hot windows, (L, 4) float32 (A, C, G, T; N = 0.25). A batch is built
+directly into preallocated arrays (``__getitems__``), and the reference window of each gene appears
+once per batch (``ref`` (G_b, L, 4) with ``ref_index`` (B,) mapping items to it), so that the model
+computes the reference-branch embedding once per gene and batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from varflow.errors import VarflowError
+from varflow.s2e.haplotypes import onehot
+from varflow.s2e.store import HaplotypeStore
+
+log = logging.getLogger("varflow")
+
+
+@dataclass
+class Labels:
+    """Per gene (store order): ``mean`` (G,) mean expression over training individuals, ``sd`` (G,)
+    their standard deviation (1 where it is 0), and ``dev`` (G, N) the z-scored deviation of every
+    store sample, (y - mean) / sd, NaN for samples without expression. ``has_expr`` (G,) bool marks
+    genes present in the expression table."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    dev: np.ndarray
+    has_expr: np.ndarray
+
+
+def align_expression(expression: pd.DataFrame, store: HaplotypeStore, source: str = "expression"
+                     ) -> tuple[np.ndarray, list[str]]:
+    """Expression as (G, N) float64 in store gene/sample order (NaN where absent) + shared samples.
+
+    Samples only in the expression table or only in the VCF are reported in the log and left out;
+    no shared sample, or a NaN value for a shared sample, raises VarflowError naming gene and sample.
+    """
+    if "gene_id" not in expression.columns:
+        raise VarflowError(f"{source}: missing column 'gene_id'")
+    expr_samples = [c for c in expression.columns if c != "gene_id"]
+    vcf_set, expr_set = set(store.samples), set(expr_samples)
+    only_expr = [s for s in expr_samples if s not in vcf_set]
+    only_vcf = [s for s in store.samples if s not in expr_set]
+    if only_expr:
+        log.warning("%s: %d sample(s) not in the VCF, left out (e.g. %s)", source, len(only_expr),
+                    ", ".join(only_expr[:3]))
+    if only_vcf:
+        log.warning("%s: %d VCF sample(s) without expression, left out (e.g. %s)", source, len(only_vcf),
+                    ", ".join(only_vcf[:3]))
+    shared = [s for s in store.samples if s in expr_set]
+    if not shared:
+        raise VarflowError(f"{source}: no sample column matches a VCF sample "
+                           f"(expression has e.g. {', '.join(expr_samples[:3])}; VCF has e.g. "
+                           f"{', '.join(store.samples[:3])})")
+    frame = expression.drop_duplicates("gene_id").set_index("gene_id")
+    values = frame[shared].to_numpy(dtype=np.float64)
+    nan = np.isnan(values)
+    if nan.any():
+        r, c = np.argwhere(nan)[0]
+        raise VarflowError(f"{source}: gene {frame.index[r]}, sample {shared[c]}: expression is NaN "
+                           f"({int(nan.sum())} NaN value(s)); impute or drop them first")
+    out = np.full((store.n_genes, len(store.samples)), np.nan)
+    rows = frame.index.get_indexer(store.genes["gene_id"])
+    cols = np.array([store.samples.index(s) for s in shared])
+    present = rows >= 0
+    out[np.ix_(np.flatnonzero(present), cols)] = values[rows[present]]
+    return out, shared
+
+
+def compute_labels(expr: np.ndarray, train_idx: np.ndarray) -> Labels:
+    """Labels from (G, N) expression using only the training samples ``train_idx`` for mean and sd."""
+    has = ~np.isnan(expr[:, train_idx]).all(axis=1)
+    train = expr[:, train_idx]
+    mean = np.where(has, np.nanmean(np.where(has[:, None], train, 0.0), axis=1), np.nan)
+    sd = np.where(has, np.nanstd(np.where(has[:, None], train, 0.0), axis=1), 1.0)
+    sd = np.where(sd > 1e-12, sd, 1.0)  # a constant gene has deviation 0 everywhere
+    dev = (expr - mean[:, None]) / sd[:, None]
+    return Labels(mean.astype(np.float32), sd.astype(np.float32), dev.astype(np.float32), has)
+
+
+def identity_collate(batch):
+    """``__getitems__`` already returns a collated batch."""
+    return batch
+
+
+class PersonalDataset(torch.utils.data.Dataset):
+    """(reference, haplotype 1, haplotype 2) one-hot windows of (gene, sample) pairs with labels.
+
+    ``pairs``: (K, 2) int64 (store gene index, store sample index). ``labels`` may be None for
+    prediction-only use (labels are then NaN).
+    """
+
+    def __init__(self, store: HaplotypeStore, pairs: np.ndarray, labels: Labels | None = None):
+        self.store = store
+        self.pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return self.pairs.shape[0]
+
+    def _targets(self, genes: np.ndarray, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.labels is None:
+            nan = np.full(genes.shape[0], np.nan, dtype=np.float32)
+            return nan, nan
+        return self.labels.mean[genes], self.labels.dev[genes, samples]
+
+    def haplotypes_into(self, g: int, i: int, out1: np.ndarray, out2: np.ndarray) -> None:
+        """Write the one-hot haplotypes of sample ``i`` in gene ``g`` into (L, 4) arrays."""
+        haps = np.array([2 * i, 2 * i + 1])
+        alleles = self.store.haplotype_alleles(g, haps)
+        onehot(self.store.window_codes(g, alleles[:, 0]), out=out1)
+        onehot(self.store.window_codes(g, alleles[:, 1]), out=out2)
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        g, i = (int(x) for x in self.pairs[k])
+        L = self.store.window
+        h1, h2 = np.empty((L, 4), np.float32), np.empty((L, 4), np.float32)
+        self.haplotypes_into(g, i, h1, h2)
+        mean, dev = self._targets(np.array([g]), np.array([i]))
+        return {"ref": torch.from_numpy(onehot(self.store.window_codes(g, None))), "hap1": torch.from_numpy(h1),
+                "hap2": torch.from_numpy(h2), "mean": torch.tensor(mean[0]), "dev": torch.tensor(dev[0]),
+                "gene": torch.tensor(g), "sample": torch.tensor(i)}
+
+    def __getitems__(self, ks: list[int]) -> dict[str, torch.Tensor]:
+        pairs = self.pairs[np.asarray(ks, dtype=np.int64)]
+        genes, samples = pairs[:, 0], pairs[:, 1]
+        uniq, ref_index = np.unique(genes, return_inverse=True)
+        L, b = self.store.window, pairs.shape[0]
+        ref = np.empty((uniq.shape[0], L, 4), np.float32)
+        for j, g in enumerate(uniq):
+            onehot(self.store.window_codes(int(g), None), out=ref[j])
+        h1, h2 = np.empty((b, L, 4), np.float32), np.empty((b, L, 4), np.float32)
+        for j in range(b):
+            self.haplotypes_into(int(genes[j]), int(samples[j]), h1[j], h2[j])
+        mean, dev = self._targets(genes, samples)
+        return {"ref": torch.from_numpy(ref), "ref_index": torch.from_numpy(ref_index.astype(np.int64)),
+                "hap1": torch.from_numpy(h1), "hap2": torch.from_numpy(h2),
+                "mean": torch.from_numpy(np.asarray(mean, np.float32)),
+                "dev": torch.from_numpy(np.asarray(dev, np.float32)),
+                "gene": torch.from_numpy(genes.copy()), "sample": torch.from_numpy(samples.copy())}
+
+
+class ReferenceDataset(torch.utils.data.Dataset):
+    """Reference-only windows of genes with their mean expression (the reference model's data)."""
+
+    def __init__(self, store: HaplotypeStore, genes: np.ndarray, labels: Labels | None = None):
+        self.store = store
+        self.genes = np.asarray(genes, dtype=np.int64)
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return self.genes.shape[0]
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([k])
+
+    def __getitems__(self, ks: list[int]) -> dict[str, torch.Tensor]:
+        genes = self.genes[np.asarray(ks, dtype=np.int64)]
+        ref = np.empty((genes.shape[0], self.store.window, 4), np.float32)
+        for j, g in enumerate(genes):
+            onehot(self.store.window_codes(int(g), None), out=ref[j])
+        mean = self.labels.mean[genes] if self.labels is not None else np.full(genes.shape[0], np.nan, np.float32)
+        return {"ref": torch.from_numpy(ref), "mean": torch.from_numpy(np.asarray(mean, np.float32)),
+                "gene": torch.from_numpy(genes.copy())}
+
+
+def apply_variant_options(store: HaplotypeStore, train_samples: np.ndarray, *, snvs_only: bool = False,
+                          min_af: float = 0.0, max_af: float = 1.0) -> int:
+    """Restrict applied variants to SNVs and/or an alt-allele-frequency range on training samples.
+
+    Returns the number of variants kept over all shards.
+    """
+    if not 0.0 <= min_af <= max_af <= 1.0:
+        raise VarflowError(f"allele-frequency range must satisfy 0 <= min <= max <= 1, got [{min_af}, {max_af}]")
+    keep = [np.ones(sh["var_pos"].shape[0], dtype=bool) for sh in store.shards]
+    if snvs_only:
+        keep = [k & (sh["var_rlen"] == 1) & (sh["var_alen"] == 1) for k, sh in zip(keep, store.shards)]
+    if min_af > 0.0 or max_af < 1.0:
+        freqs = store.alt_frequency(np.asarray(train_samples, dtype=np.int64))
+        keep = [k & (f >= min_af) & (f <= max_af) for k, f in zip(keep, freqs)]
+    store.set_variant_filter(keep)
+    return int(sum(k.sum() for k in keep))

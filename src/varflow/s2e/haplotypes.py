@@ -1,0 +1,120 @@
+"""Vectorised construction of one haplotype's window sequence and its one-hot encoding.
+
+Policy (documented in docs/s2e.md, tested against a naive string-splicing construction):
+
+* A gene's window has length ``L`` and holds the TSS at output index ``L // 2`` after orientation:
+  on the + strand it covers genomic ``[tss - L//2, tss - L//2 + L)``; on the - strand it covers
+  ``[tss - (L - 1 - L//2), tss + L//2 + 1)`` and is reverse-complemented.
+* Variants whose REF span overlaps that genomic window are applied to a haplotype that carries the
+  alt allele; variants outside it are not (sequence pulled into the window is reference sequence).
+* The haplotype is anchored at the TSS: insertions push sequence out of both window ends, deletions
+  pull reference sequence in from beyond the window ends (never padding). The anchor is the
+  haplotype base that the reference TSS maps to; a TSS inside an applied variant's REF span maps to
+  ``alt_start + min(tss - var_start, len(alt))``.
+* Overlapping alt alleles on one haplotype are resolved greedily in (position, file order): an alt
+  allele whose REF span starts before the end of the last applied one is skipped.
+* Beyond a chromosome end the sequence is 'N' (one-hot 0.25 in every channel).
+
+Sequences are handled as uint8 ASCII codes; the one-hot layout is (L, 4) float32 with channels
+A, C, G, T (channels-last, so that a batch is written by one table lookup; models transpose).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BASES = b"ACGT"
+
+#: (256, 4) float32 lookup: ASCII code -> one-hot row; anything but A/C/G/T (N, IUPAC) -> 0.25 each.
+ONEHOT_LUT = np.full((256, 4), 0.25, dtype=np.float32)
+for _i, _b in enumerate(BASES):
+    ONEHOT_LUT[_b] = 0.0
+    ONEHOT_LUT[_b, _i] = 1.0
+    ONEHOT_LUT[ord(chr(_b).lower())] = ONEHOT_LUT[_b]
+
+#: (256,) uint8 lookup: ASCII code -> complementary base code (N and others map to N).
+COMPLEMENT_LUT = np.full(256, ord("N"), dtype=np.uint8)
+for _a, _b in zip(b"ACGTacgt", b"TGCATGCA"):
+    COMPLEMENT_LUT[_a] = _b
+
+
+def onehot(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """One-hot of ``codes`` (L,) uint8 ASCII -> (L, 4) float32 (A, C, G, T; N = 0.25 each)."""
+    return ONEHOT_LUT.take(codes, axis=0, out=out)
+
+
+def reverse_complement(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of (L,) uint8 ASCII codes."""
+    return COMPLEMENT_LUT.take(codes[::-1])
+
+
+def left_offset(window: int, minus_strand: bool) -> int:
+    """Number of window bases left (genomic) of the TSS, so that the TSS lands at index window // 2."""
+    return window - 1 - window // 2 if minus_strand else window // 2
+
+
+def resolve_overlaps(start: np.ndarray, rlen: np.ndarray) -> np.ndarray:
+    """Greedy overlap resolution among one haplotype's alt alleles.
+
+    ``start`` (k,) REF starts sorted in (position, file order), ``rlen`` (k,) REF lengths.
+    Returns a (k,) bool mask of the alleles applied: an allele starting before the end of the last
+    applied allele is skipped.
+    """
+    k = start.shape[0]
+    if k < 2:
+        return np.ones(k, dtype=bool)
+    end = start + rlen
+    # Fast path: no allele starts before the running maximum end of all earlier ones.
+    if np.all(start[1:] >= np.maximum.accumulate(end)[:-1]):
+        return np.ones(k, dtype=bool)
+    keep = np.zeros(k, dtype=bool)
+    last_end = np.iinfo(np.int64).min
+    for i in range(k):
+        if start[i] >= last_end:
+            keep[i] = True
+            last_end = end[i]
+    return keep
+
+
+def haplotype_codes(buffer: np.ndarray, ref_len: int, tss: int, offset: int, window: int,
+                    start: np.ndarray, rlen: np.ndarray, alt_off: np.ndarray, alt_len: np.ndarray
+                    ) -> np.ndarray:
+    """Window sequence of one haplotype in genomic orientation, (window,) uint8 ASCII codes.
+
+    ``buffer``: uint8 codes; ``buffer[:ref_len]`` is the reference over an extended region that covers
+    the window, every applied variant and enough sequence to fill net deletions; alt alleles live
+    after it. ``tss``: TSS index in the extended region; ``offset``: window bases left of the TSS.
+    ``start``, ``rlen``, ``alt_off``, ``alt_len``: (k,) int64 arrays of the *applied*, non-overlapping
+    alt alleles sorted by start (REF start relative to the extended region, REF length, offset of
+    the alt bases in ``buffer`` and their count).
+    """
+    if start.shape[0] == 0:
+        lo = tss - offset
+        return buffer[lo:lo + window]
+    delta = alt_len - rlen
+    shift_before = np.concatenate(([0], np.cumsum(delta)))  # net length change before allele i
+    covering = np.flatnonzero((start <= tss) & (tss < start + rlen))
+    if covering.size:
+        i = int(covering[0])
+        anchor = int(start[i] + shift_before[i] + min(tss - start[i], alt_len[i]))
+    else:
+        anchor = int(tss + delta[start + rlen <= tss].sum())
+    # Pieces in haplotype order: ref[0:s1], alt1, ref[s1+r1:s2], alt2, ..., ref[sk+rk:ref_len].
+    ref_from = np.concatenate(([0], start + rlen))
+    ref_to = np.concatenate((start, [ref_len]))
+    k = start.shape[0]
+    src = np.empty(2 * k + 1, dtype=np.int64)
+    length = np.empty(2 * k + 1, dtype=np.int64)
+    src[0::2], length[0::2] = ref_from, ref_to - ref_from
+    src[1::2], length[1::2] = alt_off, alt_len
+    hap_start = np.concatenate(([0], np.cumsum(length)[:-1]))
+    lo = anchor - offset
+    hi = lo + window
+    # Only the pieces meeting [lo, hi) are expanded; each output base reads buffer[src + (j - hap_start)].
+    first = int(np.searchsorted(hap_start, lo, side="right")) - 1
+    last = int(np.searchsorted(hap_start, hi, side="left"))
+    src, length, hap_start = src[first:last], length[first:last], hap_start[first:last]
+    positions = np.arange(lo, hi, dtype=np.int64)
+    idx = np.repeat(src - hap_start, length)
+    idx = idx[lo - hap_start[0]: lo - hap_start[0] + window] + positions
+    return buffer[idx]
