@@ -1,0 +1,1 @@
+"""Synthetic cohort with known truth: genome, genotypes, expression, fine-mapping, annotations, GWAS."""

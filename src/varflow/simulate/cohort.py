@@ -1,0 +1,344 @@
+"""Build one coherent synthetic cohort folder: genome, genotypes, expression, truth, annotations, GWAS.
+
+``build_cohort(SimulationConfig.preset("tiny", seed=7), outdir)`` writes the folder atomically and
+returns its :class:`varflow.io.cohort.Cohort`. Every random choice derives from ``config.seed``
+through ``numpy.random.default_rng([seed, stage, chromosome])``, so stages do not share streams and
+the same seed gives the same files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from varflow.errors import VarflowError
+from varflow.io.atomic import atomic_output
+from varflow.io.cohort import MANIFEST_NAME, Cohort
+from varflow.io.genome import ReferenceGenome
+from varflow.io.provenance import Provenance
+from varflow.io.tables import write_table
+from varflow.simulate.alleles import assign_alleles
+from varflow.simulate.annotations import dl_scores, gene_constraint, pwm_deltas, regulatory_beds
+from varflow.simulate.expression import element_activity, scan_causal, simulate_expression
+from varflow.simulate.finemap import finemap_gene
+from varflow.simulate.genome import place_genes, random_background, write_fasta
+from varflow.simulate.genotypes import Haplotypes, simulate_haplotypes
+from varflow.simulate.gwas import GwasConfig, simulate_gwas
+from varflow.simulate.motifs import MOTIFS
+from varflow.simulate.regulatory import design_chromosome
+from varflow.simulate.vcfwrite import write_phased_vcf
+
+# Stage codes for seeding: each stage/chromosome pair draws from its own stream.
+_ANCESTRY, _LAYOUT, _ALLELES, _EXPRESSION, _ANNOTATION = 1, 2, 3, 4, 5
+
+
+@dataclass
+class SimulationConfig:
+    """Every size, rate and seed of a simulated cohort. Lengths in bp, rates per bp per generation."""
+
+    seed: int = 0
+    preset: str = "demo"
+    n_chromosomes: int = 5
+    chrom_length: int = 1_000_000
+    n_genes_per_chrom: int = 20
+    n_individuals: int = 200
+    cis_window: int = 20_000          # half-width: each TSS keeps this much sequence on both sides
+    gene_spacing: int = 40_000        # minimum TSS-to-TSS distance, so cis windows do not share elements
+    gc: float = 0.41
+    cpg_retention: float = 0.25       # CpG observed/expected after depletion
+    population_size: float = 1e4
+    recombination_rate: float = 1e-8
+    mutation_rate: float = 1.25e-8
+    indel_fraction: float = 0.07
+    null_gene_fraction: float = 0.3   # genes given no designed causal variant
+    causal_counts: tuple[float, ...] = (0.5, 0.3, 0.2)  # P(1, 2, 3 designed causal variants)
+    min_causal_maf: float = 0.05
+    break_fraction: float = 0.7       # designed causal variants that break (vs create) a motif
+    h2_range: tuple[float, float] = (0.1, 0.6)
+    finemap_maf: float = 0.01
+    celltypes: tuple[str, ...] = ("hepatocyte", "monocyte", "neuron")
+    n_dl_columns: int = 40
+    n_dl_informative: int = 4
+    gwas: GwasConfig = field(default_factory=GwasConfig)
+
+    PRESETS = {
+        "tiny": dict(n_chromosomes=3, chrom_length=420_000, n_genes_per_chrom=9, n_individuals=80,
+                     gwas=dict(n_individuals=500, n_traits=2)),
+        "demo": dict(n_chromosomes=5, chrom_length=1_000_000, n_genes_per_chrom=20, n_individuals=200,
+                     gwas=dict(n_individuals=2500, n_traits=2)),
+    }
+    SCALED = ("chrom_length", "n_genes_per_chrom", "n_individuals")
+
+    @classmethod
+    def preset(cls, name: str = "demo", seed: int = 0, **overrides: Any) -> "SimulationConfig":
+        """Config of preset ``name`` (tiny | demo) with ``seed``; ``overrides`` replace fields.
+
+        ``scale`` multiplies chromosome length, genes per chromosome, individuals and GWAS individuals.
+        ``gwas_individuals``, ``n_traits`` and ``gwas_h2`` set the matching fields of ``gwas``.
+        None values are ignored, so CLI options left unset keep the preset's value.
+        """
+        if name not in cls.PRESETS:
+            raise VarflowError(f"unknown preset {name!r}; choose one of {', '.join(cls.PRESETS)}")
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        values = dict(cls.PRESETS[name])
+        gwas_values = dict(values.pop("gwas"))
+        scale = overrides.pop("scale", 1.0)
+        if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
+            raise VarflowError(f"--scale must be a positive number, got {scale!r}")
+        for key in cls.SCALED:
+            values[key] = max(int(round(values[key] * scale)), 1)
+        gwas_values["n_individuals"] = max(int(round(gwas_values["n_individuals"] * scale)), 1)
+        for short, long in (("gwas_individuals", "n_individuals"), ("n_traits", "n_traits"), ("gwas_h2", "h2")):
+            if short in overrides:
+                gwas_values[long] = overrides.pop(short)
+        gwas = overrides.pop("gwas", None)
+        if gwas is None:
+            gwas = GwasConfig(**gwas_values)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise VarflowError(f"unknown simulation setting(s): {', '.join(unknown)}")
+        values.update(overrides)
+        return cls(seed=seed, preset=name, gwas=gwas, **values)
+
+    def validate(self) -> None:
+        """Raise VarflowError (one line) for settings that cannot produce a cohort."""
+        def positive_int(name: str, minimum: int = 1) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+                raise VarflowError(f"{name.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
+
+        positive_int("n_chromosomes")
+        positive_int("n_genes_per_chrom")
+        positive_int("n_individuals", 10)
+        positive_int("cis_window", 2_500)
+        positive_int("gene_spacing")
+        positive_int("chrom_length")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise VarflowError(f"seed must be a non-negative integer, got {self.seed!r}")
+        need = 2 * self.cis_window + (self.n_genes_per_chrom - 1) * self.gene_spacing
+        if self.chrom_length < need:
+            raise VarflowError(
+                f"{self.n_genes_per_chrom} genes per chromosome cannot fit on {self.chrom_length} bp chromosomes: "
+                f"each gene keeps a {2 * self.cis_window} bp window and TSSs are {self.gene_spacing} bp apart, "
+                f"which needs at least {need} bp (lower --n-genes-per-chrom or raise --scale)")
+        lo, hi = self.h2_range
+        if not 0 < lo <= hi < 1:
+            raise VarflowError(f"h2_range must satisfy 0 < low <= high < 1, got {self.h2_range}")
+        for name in ("indel_fraction", "null_gene_fraction", "break_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise VarflowError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if not 0.2 <= self.gc <= 0.8:
+            raise VarflowError(f"gc must lie in [0.2, 0.8], got {self.gc}")
+        if not self.celltypes or len(set(self.celltypes)) != len(self.celltypes):
+            raise VarflowError(f"celltypes must be distinct names, got {self.celltypes}")
+        if not 0 <= self.n_dl_informative <= min(4, self.n_dl_columns):
+            raise VarflowError("n_dl_informative must be between 0 and min(4, n_dl_columns)")
+        self.gwas.check()
+
+    @property
+    def chromosomes(self) -> list[str]:
+        return [f"chr{i + 1}" for i in range(self.n_chromosomes)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class _Chromosome:
+    """Everything simulated for one chromosome before it is written."""
+
+    name: str
+    seq: np.ndarray
+    haps: Haplotypes
+    genes: pd.DataFrame
+    elements: pd.DataFrame
+    instances: pd.DataFrame
+    variants: pd.DataFrame
+    causal: pd.DataFrame
+
+
+def _rng(config: SimulationConfig, stage: int, index: int = 0) -> np.random.Generator:
+    return np.random.default_rng([config.seed, stage, index])
+
+
+def _simulate_chromosome(config: SimulationConfig, ci: int) -> _Chromosome:
+    name = config.chromosomes[ci]
+    haps = simulate_haplotypes(config.n_individuals, config.chrom_length,
+                               seed=int(_rng(config, _ANCESTRY, ci).integers(2**31)),
+                               population_size=config.population_size,
+                               recombination_rate=config.recombination_rate, mutation_rate=config.mutation_rate)
+    rng = _rng(config, _LAYOUT, ci)
+    seq = random_background(config.chrom_length, config.gc, config.cpg_retention, rng)
+    genes = place_genes(name, config.chrom_length, config.n_genes_per_chrom, config.cis_window,
+                        config.gene_spacing, rng, first_index=ci * config.n_genes_per_chrom + 1)
+    layout = design_chromosome(name, seq, genes, haps.positions, haps.maf, rng, cis_window=config.cis_window,
+                               null_fraction=config.null_gene_fraction, causal_counts=config.causal_counts,
+                               min_causal_maf=config.min_causal_maf, break_fraction=config.break_fraction)
+    mask = np.zeros(seq.size, dtype=bool)
+    for s, e in zip(layout.elements["start"], layout.elements["end"]):
+        mask[s:e] = True
+    variants = assign_alleles(name, seq, haps.positions, _rng(config, _ALLELES, ci),
+                              indel_fraction=config.indel_fraction, element_mask=mask,
+                              forced_alt=layout.designed_alt)
+    causal = scan_causal(name, seq, variants, layout.elements, layout.instances)
+    return _Chromosome(name, seq, haps, genes, layout.elements, layout.instances, variants, causal)
+
+
+def _check_outdir(outdir: Path) -> None:
+    if outdir.exists() and not outdir.is_dir():
+        raise VarflowError(f"output path {outdir} exists and is not a directory")
+    if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / MANIFEST_NAME).exists():
+        raise VarflowError(f"output directory {outdir} is not empty and holds no cohort; "
+                           "refusing to replace it (choose a new or empty --outdir)")
+    parent = outdir.parent if outdir.parent != Path("") else Path(".")
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise VarflowError(f"cannot write the cohort to {outdir}: {probe} is not writable")
+
+
+def build_cohort(config: SimulationConfig, outdir: Path | str) -> Cohort:
+    """Simulate the cohort described by ``config`` into ``outdir`` (replaced atomically) and return it."""
+    config.validate()
+    outdir = Path(outdir)
+    _check_outdir(outdir)
+    prov = Provenance.from_cli("varflow simulate cohort", config.to_dict(), seed=config.seed)
+    chroms = [_simulate_chromosome(config, ci) for ci in range(config.n_chromosomes)]
+    chrom_lengths = {c.name: int(c.seq.size) for c in chroms}
+    samples = [f"ind{i + 1:04d}" for i in range(config.n_individuals)]
+    genes = pd.concat([c.genes for c in chroms], ignore_index=True)
+    elements = pd.concat([c.elements for c in chroms], ignore_index=True)
+    instances = pd.concat([c.instances for c in chroms], ignore_index=True)
+    causal = pd.concat([c.causal.drop(columns="site") for c in chroms], ignore_index=True)
+
+    with atomic_output(outdir) as tmp:
+        files: dict[str, Any] = {}
+        for sub in ("genome", "genotypes", "truth", "annotations"):
+            (tmp / sub).mkdir()
+
+        files["reference"] = "genome/reference.fa"
+        write_fasta(tmp / files["reference"], {c.name: c.seq for c in chroms})
+        files["vcf"] = "genotypes/cohort.vcf.gz"
+        write_phased_vcf(tmp / files["vcf"], chrom_lengths, samples,
+                         [(c.variants, c.haps.haplotypes) for c in chroms])
+        files["genes"] = "genes.parquet"
+        write_table(genes, tmp / files["genes"], "genes", prov)
+
+        # Expression: reference activity of each gene's elements + cis effects of causal variants.
+        activity = np.concatenate([element_activity(c.seq, c.elements) for c in chroms])
+        baseline = pd.Series(activity).groupby(elements["gene_id"].to_numpy()).sum()
+        baseline = baseline.reindex(genes["gene_id"]).fillna(0.0).to_numpy()
+        dosage_of = {}
+        for c in chroms:
+            for site, vid in zip(c.causal["site"], c.causal["variant_id"]):
+                dosage_of[vid] = c.haps.dosage(np.array([site]))[:, 0]
+        expr, h2 = simulate_expression(genes, baseline, causal, dosage_of, config.n_individuals,
+                                       _rng(config, _EXPRESSION), config.h2_range)
+        expr_df = pd.concat([genes[["gene_id"]], pd.DataFrame(expr, columns=samples)], axis=1)
+        files["expression"] = "expression.parquet"
+        write_table(expr_df, tmp / files["expression"], "expression", prov)
+        files["causal_variants"] = "truth/causal_variants.parquet"
+        write_table(causal, tmp / files["causal_variants"], "causal_variants", prov)
+        files["elements"] = "truth/elements.parquet"
+        write_table(elements, tmp / files["elements"], None, prov)
+        files["motif_instances"] = "truth/motif_instances.parquet"
+        write_table(instances, tmp / files["motif_instances"], None, prov)
+
+        files["finemap"] = "finemap.parquet"
+        write_table(_finemap_all(config, chroms, expr), tmp / files["finemap"], "finemap", prov)
+
+        files.update(_write_annotations(config, chroms, genes, causal, elements, chrom_lengths, tmp, prov))
+
+        with ReferenceGenome(tmp / files["reference"]) as reference:
+            files.update(simulate_gwas(config.gwas, chrom_lengths, genes, reference, config.seed, tmp,
+                                       provenance=prov))
+
+        n_variants = sum(len(c.variants) for c in chroms)
+        n_indels = sum(int((c.variants["kind"] != "snv").sum()) for c in chroms)
+        info = {
+            "seed": config.seed, "preset": config.preset, "chromosomes": list(chrom_lengths),
+            "chrom_lengths": chrom_lengths, "n_individuals": config.n_individuals, "samples_prefix": "ind",
+            "n_genes": len(genes), "n_variants": n_variants, "n_indels": n_indels,
+            "n_causal_variants": len(causal), "n_causal_genes": int(causal["gene_id"].nunique()),
+            "cis_window": config.cis_window, "motifs": [m.name for m in MOTIFS],
+            "celltypes": list(config.celltypes), "dl_informative": files.pop("_dl_informative"),
+            "traits": sorted(files.get("sumstats", {})), "gwas_n": config.gwas.n_individuals,
+            "mean_realised_h2": float(h2[h2 > 0].mean()) if (h2 > 0).any() else 0.0,
+            "config": _plain(config.to_dict()),
+        }
+        Cohort(root=tmp, files=files, info=info).save()
+    return Cohort.load(outdir)
+
+
+def _plain(value: Any) -> Any:
+    """YAML-safe copy (tuples -> lists, numpy scalars -> Python)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _finemap_all(config: SimulationConfig, chroms: list[_Chromosome], expr: np.ndarray) -> pd.DataFrame:
+    """SuSiE per gene on its cis window (|pos - TSS| <= cis_window, MAF >= finemap_maf)."""
+    tables = []
+    row = 0
+    for c in chroms:
+        maf = c.haps.maf
+        pos0 = c.variants["pos"].to_numpy() - 1
+        ids = c.variants["variant_id"].to_numpy()
+        for tss, gene_id in zip(c.genes["tss"], c.genes["gene_id"]):
+            cis = np.flatnonzero((np.abs(pos0 - tss) <= config.cis_window) & (maf >= config.finemap_maf))
+            tables.append(finemap_gene(c.haps.dosage(cis), expr[row], list(ids[cis]), maf[cis], gene_id))
+            row += 1
+    tables = [t for t in tables if len(t)]
+    return pd.concat(tables, ignore_index=True)
+
+
+def _write_annotations(config: SimulationConfig, chroms: list[_Chromosome], genes: pd.DataFrame,
+                       causal: pd.DataFrame, elements: pd.DataFrame, chrom_lengths: dict[str, int],
+                       tmp: Path, prov: Provenance) -> dict[str, Any]:
+    rng = _rng(config, _ANNOTATION)
+    files: dict[str, Any] = {"regulatory_bed": {}}
+    for ct, bed in regulatory_beds(elements, chrom_lengths, list(config.celltypes), rng).items():
+        rel = f"annotations/regulatory_{ct}.bed"
+        bed.to_csv(tmp / rel, sep="\t", header=False, index=False)  # chrom, start, end, name, score
+        files["regulatory_bed"][ct] = rel
+
+    files["gene_constraint"] = "annotations/gene_constraint.parquet"
+    write_table(gene_constraint(genes, set(causal["gene_id"]), rng), tmp / files["gene_constraint"],
+                "gene_scores", prov)
+
+    effect_of = dict(zip(causal["variant_id"], causal["effect"]))
+    ids, deltas, in_el, effects, mafs = [], [], [], [], []
+    for c in chroms:
+        mask = np.zeros(c.seq.size, dtype=bool)
+        for s, e in zip(c.elements["start"], c.elements["end"]):
+            mask[s:e] = True
+        ids.append(c.variants["variant_id"].to_numpy())
+        deltas.append(pwm_deltas(c.seq, c.variants))
+        in_el.append(mask[c.variants["pos"].to_numpy() - 1])
+        effects.append(np.array([effect_of.get(v, 0.0) for v in ids[-1]]))
+        mafs.append(c.haps.maf)
+    ids_all = np.concatenate(ids)
+    dl, informative = dl_scores(ids_all, np.concatenate(deltas), np.concatenate(in_el),
+                                np.concatenate(effects), rng, config.n_dl_columns, config.n_dl_informative)
+    files["dl_scores"] = "annotations/dl_scores.parquet"
+    write_table(dl, tmp / files["dl_scores"], "variant_scores", prov)
+    files["allele_freq"] = "annotations/allele_freq.parquet"
+    write_table(pd.DataFrame({"variant_id": ids_all, "maf": np.concatenate(mafs)}),
+                tmp / files["allele_freq"], "allele_freq", prov)
+    files["_dl_informative"] = informative
+    return files
