@@ -112,7 +112,8 @@ def _resolve_files(where: str, spec: dict[str, Any], base: Path, cohort: Any | N
     return files
 
 
-def _source(where: str, spec: Any, base: Path, cohort: Any | None, categories: dict[str, float]) -> Source:
+def _source(where: str, spec: Any, base: Path, cohort: Any | None, categories: dict[str, float],
+            resolve: bool = True) -> Source:
     if not isinstance(spec, dict):
         raise _err(where, "each source must be a mapping")
     for key in ("name", "type", "category"):
@@ -134,12 +135,18 @@ def _source(where: str, spec: Any, base: Path, cohort: Any | None, categories: d
     unknown = set(spec) - {"name", "type", "category", "path", "cohort", "columns", "window", "value", "abs"}
     if unknown:
         raise _err(where, f"unknown key(s) {', '.join(sorted(unknown))}")
-    return Source(name=name, type=stype, category=category, files=_resolve_files(where, spec, base, cohort),
+    files = _resolve_files(where, spec, base, cohort) if resolve else {}
+    return Source(name=name, type=stype, category=category, files=files,
                   columns=spec.get("columns"), window=window, value=value, abs=bool(spec.get("abs", False)))
 
 
-def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any | None = None) -> EqtlConfig:
-    """Validate a config mapping; ``path`` (the YAML file) anchors relative paths and error messages."""
+def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any | None = None,
+                 resolve_files: bool = True) -> EqtlConfig:
+    """Validate a config mapping; ``path`` (the YAML file) anchors relative paths and error messages.
+
+    ``resolve_files=False`` skips locating source files (steps after featurize need only the
+    categories, weights, labels and CatBoost sections).
+    """
     where = str(path) if path is not None else "<eqtl config>"
     base = path.parent if path is not None else Path.cwd()
     if not isinstance(doc, dict):
@@ -152,7 +159,7 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
         if not isinstance(weight, (int, float)) or weight <= 0:
             raise _err(where, f"categories.{cat}: weight must be a positive number, got {weight!r}")
         categories[str(cat)] = float(weight)
-    sources = [_source(f"{where}: sources[{i}]", spec, base, cohort, categories)
+    sources = [_source(f"{where}: sources[{i}]", spec, base, cohort, categories, resolve_files)
                for i, spec in enumerate(doc.get("sources") or [])]
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
@@ -176,14 +183,15 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
     if not isinstance(seed, int):
         raise _err(where, f"seed must be an integer, got {seed!r}")
     allele_freq = None
-    if doc.get("allele_freq") is not None:
+    if doc.get("allele_freq") is not None and resolve_files:
         allele_freq = _resolve_files(f"{where}: allele_freq", doc["allele_freq"], base, cohort)[""]
     return EqtlConfig(name=str(doc.get("name", "eqtl")), seed=seed, sources=sources,
                       category_weights=categories, labels=labels, catboost=catboost,
                       allele_freq=allele_freq, path=path, raw=doc)
 
 
-def load_config(path: Path | str | None = None, *, cohort: Any | None = None) -> EqtlConfig:
+def load_config(path: Path | str | None = None, *, cohort: Any | None = None,
+                resolve_files: bool = True) -> EqtlConfig:
     """Read and validate a YAML config; ``None`` loads the packaged default (for simulated cohorts)."""
     if path is None:
         path = default_config_path()
@@ -195,7 +203,7 @@ def load_config(path: Path | str | None = None, *, cohort: Any | None = None) ->
             doc = yaml.safe_load(handle) or {}
     except yaml.YAMLError as exc:
         raise VarflowError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_config(doc, path=path, cohort=cohort)
+    return parse_config(doc, path=path, cohort=cohort, resolve_files=resolve_files)
 
 
 def default_config_path() -> Path:

@@ -138,7 +138,9 @@ class LocoTrainer:
         for kind in MODEL_KINDS:
             params = catboost_params(self.config, quantised=True)
             if kind == "weighted":
-                params["feature_weights"] = self.contract.category_weights(self.config.category_weights)
+                # a list in contract order: a dict is stored in the .cbm in a form CatBoost cannot re-parse
+                weights = self.contract.category_weights(self.config.category_weights)
+                params["feature_weights"] = [weights[c] for c in self.contract.columns]
             train_pool = fold_pool
             if self.device == "cuda" and kind == "unweighted":
                 # feature_weights is CPU-only, so only the unweighted model can use the GPU

@@ -1,0 +1,129 @@
+"""``varflow eqtl``: causal eQTL classifier (featurize, labels, train, evaluate, predict)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from varflow.cli.common import handles_errors, log, provenance
+
+app = typer.Typer(help="Causal eQTL prediction: feature-weighted CatBoost, leave-one-chromosome-out "
+                       "(scEEMS/GEMS method). Steps: featurize -> labels -> train -> evaluate -> predict.",
+                  no_args_is_help=True)
+
+CONFIG_HELP = "eqtl YAML config (sources, categories, weights, CatBoost, labels); default: packaged simulated-cohort config."
+COHORT_HELP = "Cohort folder whose manifest resolves 'cohort:' sources in the config."
+
+
+def _config(config: Optional[Path], cohort: Optional[Path], resolve_files: bool = True):
+    from varflow.eqtl.config import load_config
+    from varflow.io.cohort import Cohort
+
+    return load_config(config, cohort=Cohort.load(cohort) if cohort is not None else None,
+                       resolve_files=resolve_files)
+
+
+@app.command()
+@handles_errors
+def featurize(
+    finemap: Path = typer.Option(..., "--finemap", help="Fine-mapping table (variant_id, gene_id, pip, cs[, maf])."),
+    genes: Path = typer.Option(..., "--genes", help="Gene table (gene_id, chrom, tss 0-based)."),
+    outdir: Path = typer.Option(..., "--outdir", help="Writes features.parquet and contract.json."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    cohort: Optional[Path] = typer.Option(None, "--cohort", help=COHORT_HELP),
+    contract: Optional[Path] = typer.Option(None, "--contract",
+                                            help="Reuse a training contract (columns, imputation) for new data."),
+) -> None:
+    """Features for every variant-gene pair plus the feature contract."""
+    from varflow.eqtl.steps import featurize_step
+
+    prov = provenance("eqtl featurize", {"finemap": finemap, "genes": genes, "config": config, "contract": contract})
+    res = featurize_step(finemap, genes, _config(config, cohort), outdir, contract=contract, provenance=prov)
+    typer.echo(json.dumps(res))
+
+
+@app.command()
+@handles_errors
+def labels(
+    finemap: Path = typer.Option(..., "--finemap", help="Fine-mapping table."),
+    outdir: Path = typer.Option(..., "--outdir", help="Writes labels.parquet and folds.txt."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Negative-sampling seed (default: the config's)."),
+) -> None:
+    """Train/test positives from PIPs and type-matched negatives with balanced weights."""
+    from varflow.eqtl.steps import labels_step
+
+    prov = provenance("eqtl labels", {"finemap": finemap, "config": config}, seed)
+    cfg = _config(config, None, resolve_files=False)  # labels need only the label rules
+    typer.echo(json.dumps(labels_step(finemap, cfg, outdir, seed=seed, provenance=prov)))
+
+
+@app.command()
+@handles_errors
+def train(
+    features: Path = typer.Option(..., "--features", help="features.parquet from featurize."),
+    contract: Path = typer.Option(..., "--contract", help="contract.json from featurize."),
+    labels_path: Path = typer.Option(..., "--labels", help="labels.parquet from labels."),
+    outdir: Path = typer.Option(..., "--outdir", help="Writes models, held-out predictions, importances."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Held-out chromosome(s); repeat; default all."),
+    device: str = typer.Option("cpu", "--device",
+                               help="auto | cpu | cuda. cuda trains only the unweighted model on the GPU "
+                                    "(non-deterministic); weighted models stay on the CPU (feature_weights is CPU-only)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="CatBoost seed (default: the config's)."),
+    iterations: Optional[int] = typer.Option(None, "--iterations", help="Override catboost.iterations."),
+) -> None:
+    """Leave-one-chromosome-out CatBoost folds (weighted and unweighted models)."""
+    from varflow.device import resolve_device
+    from varflow.eqtl.steps import train_step
+
+    cfg = _config(config, None, resolve_files=False)  # training needs weights + recipe, not source files
+    if iterations is not None:
+        cfg.catboost["iterations"] = iterations
+    dev = resolve_device(device)
+    prov = provenance("eqtl train", {"features": features, "labels": labels_path, "config": config,
+                                     "chrom": chrom, "device": dev, "iterations": iterations}, seed)
+    res = train_step(features, contract, labels_path, cfg, outdir, chroms=chrom or None, device=dev, seed=seed,
+                     provenance=prov)
+    typer.echo(json.dumps(res))
+
+
+@app.command()
+@handles_errors
+def evaluate(
+    train_dir: List[Path] = typer.Option(..., "--train-dir", help="Train output folder(s); repeat to pool folds."),
+    outdir: Path = typer.Option(..., "--outdir", help="Writes metrics.json, importance.parquet, curves.png."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Paired bootstrap replicates."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+) -> None:
+    """Pooled / per-chromosome / SNV-only AUPRC and AUROC, bootstrap CI, importance, plots."""
+    from varflow.eqtl.steps import evaluate_step
+
+    rep = evaluate_step(train_dir, outdir, n_boot=n_boot, seed=seed)
+    log.info("evaluate: pooled AUPRC weighted %.3f unweighted %.3f distance-only %.3f",
+             rep["pooled"]["weighted"]["auprc"], rep["pooled"]["unweighted"]["auprc"],
+             rep["pooled"]["distance_only"]["auprc"])
+    typer.echo(json.dumps({"pooled": rep["pooled"], "bootstrap": rep["bootstrap_weighted_minus_unweighted"]},
+                          default=float))
+
+
+@app.command()
+@handles_errors
+def predict(
+    features: Path = typer.Option(..., "--features", help="features.parquet (featurized with the model's contract)."),
+    out: Path = typer.Option(..., "--out", help="Output prefix: writes PREFIX.parquet and PREFIX.tsv.gz (+ .tbi)."),
+    models: Optional[List[Path]] = typer.Option(None, "--models", help="Train output folder(s) with model_<chrom>_*.cbm."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Score every row with this one .cbm instead."),
+    contract: Optional[Path] = typer.Option(None, "--contract", help="Feature contract (default: <models>/contract.json)."),
+    kind: str = typer.Option("weighted", "--kind", help="weighted | unweighted fold models."),
+) -> None:
+    """Score variant-gene pairs with the model that held out their chromosome."""
+    from varflow.eqtl.steps import predict_step
+
+    prov = provenance("eqtl predict", {"features": features, "models": models, "model": model, "kind": kind})
+    pred = predict_step(features, list(models or []), out, kind=kind, model=model, contract=contract,
+                        provenance=prov)
+    typer.echo(json.dumps({"n_predictions": len(pred), "tsv": f"{out}.tsv.gz"}))

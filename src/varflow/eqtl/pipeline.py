@@ -1,0 +1,98 @@
+"""The eqtl workflow in-process: featurize -> labels -> train (all LOCO folds) -> evaluate -> predict.
+
+Calls the same step functions as ``varflow eqtl <step>``; used by ``varflow run eqtl`` and ``varflow demo``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from varflow.device import resolve_device
+from varflow.eqtl import steps
+from varflow.eqtl.config import EqtlConfig, load_config
+from varflow.errors import VarflowError
+from varflow.io.cohort import Cohort
+from varflow.io.provenance import Provenance
+from varflow.io.tables import read_table
+
+log = logging.getLogger("varflow")
+
+# quick=True: few, larger-step trees and coarse borders (tests, demo); the defaults stay the published recipe
+QUICK_CATBOOST = {"iterations": 80, "learning_rate": 0.1, "border_count": 32}
+QUICK_BOOT = 200
+
+
+def top_enrichment(pred: pd.DataFrame, truth: pd.DataFrame, top_fraction: float = 0.01) -> dict[str, float]:
+    """Share of true causal variant-gene pairs among the top ``top_fraction`` of predictions vs all pairs."""
+    is_causal = pd.MultiIndex.from_frame(pred[["variant_id", "gene_id"]]).isin(
+        pd.MultiIndex.from_frame(truth[["variant_id", "gene_id"]]))
+    k = max(1, int(round(top_fraction * len(pred))))
+    top = np.argsort(-pred["pred_probability"].to_numpy(), kind="stable")[:k]
+    base = float(is_causal.mean())
+    share = float(is_causal[top].mean())
+    return {"top_k": k, "causal_share_top": share, "causal_share_all": base,
+            "enrichment": share / base if base > 0 else float("nan")}
+
+
+def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, device: str, quick: bool,
+              seed: int) -> dict[str, Any]:
+    outdir = Path(outdir)
+    if quick:
+        config.catboost.update(QUICK_CATBOOST)
+    config.seed = seed
+    device = resolve_device(device)
+    prov = Provenance.from_cli("varflow run eqtl", {"finemap": finemap, "genes": genes, "config": config.path,
+                                                    "quick": quick, "device": device}, seed)
+    steps.featurize_step(finemap, genes, config, outdir / "features", provenance=prov)
+    lab = steps.labels_step(finemap, config, outdir / "labels", provenance=prov)
+    train = steps.train_step(outdir / "features" / steps.FEATURES_NAME, outdir / "features" / steps.CONTRACT_NAME,
+                             outdir / "labels" / steps.LABELS_NAME, config, outdir / "train", device=device,
+                             provenance=prov)
+    if not train["folds"]:
+        raise VarflowError(f"eqtl: every LOCO fold was skipped ({train['skipped']}); nothing to evaluate")
+    rep = steps.evaluate_step([outdir / "train"], outdir / "evaluate", n_boot=QUICK_BOOT if quick else 2000,
+                              seed=seed)
+    pred = steps.predict_step(outdir / "features" / steps.FEATURES_NAME, [outdir / "train"],
+                              outdir / "predict" / "predictions", provenance=prov)
+    boot = rep["bootstrap_weighted_minus_unweighted"]
+    return {"folds": train["folds"], "skipped_folds": train["skipped"], "train_positives": lab["train_positives"],
+            "test_positives": lab["test_positives"],
+            "auprc_weighted": rep["pooled"]["weighted"]["auprc"],
+            "auprc_unweighted": rep["pooled"]["unweighted"]["auprc"],
+            "auprc_distance_only": rep["pooled"]["distance_only"]["auprc"],
+            "auroc_weighted": rep["pooled"]["weighted"]["auroc"],
+            "auprc_diff_ci95": [boot["ci_low"], boot["ci_high"]], "n_predictions": len(pred),
+            "predictions": str(outdir / "predict" / "predictions.tsv.gz"), "_pred": pred}
+
+
+def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto",
+                    quick: bool = False) -> dict:
+    """All eqtl steps on a simulated cohort with the packaged default config; adds truth enrichment."""
+    config = load_config(None, cohort=cohort)
+    figures = run_steps(cohort.path("finemap"), cohort.path("genes"), config, outdir, device=device,
+                        quick=quick, seed=seed)
+    pred = figures.pop("_pred")
+    if "causal_variants" in cohort.files:
+        truth = read_table(cohort.path("causal_variants"), "causal_variants")
+        figures["top1pct"] = top_enrichment(pred, truth, 0.01)
+    return figures
+
+
+def run_from_params(params: dict, outdir: Path, *, seed: int = 0, device: str = "auto",
+                    quick: bool = False) -> dict:
+    """All eqtl steps on a user's inputs. params: finemap, genes, eqtl_config (YAML), optional cohort
+    (a folder whose manifest resolves ``cohort:`` sources in the config)."""
+    missing = [k for k in ("finemap", "genes", "eqtl_config") if not params.get(k)]
+    if missing:
+        raise VarflowError(f"eqtl params need {', '.join(missing)}")
+    cohort = Cohort.load(params["cohort"]) if params.get("cohort") else None
+    config = load_config(params["eqtl_config"], cohort=cohort)
+    figures = run_steps(Path(params["finemap"]), Path(params["genes"]), config, outdir, device=device,
+                        quick=quick, seed=int(params.get("seed", seed)))
+    figures.pop("_pred")
+    return figures

@@ -1,0 +1,122 @@
+"""The eqtl workflow on the simulated tiny cohort, judged against the simulator's causal variants."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from varflow.cli.main import app
+from varflow.eqtl.evaluate import average_precision
+from varflow.eqtl.pipeline import run_from_cohort, run_from_params
+
+
+@pytest.fixture(scope="module")
+def run(tiny_cohort, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eqtl_run")
+    figures = run_from_cohort(tiny_cohort, out, seed=0, device="cpu", quick=True)
+    return out, figures
+
+
+def _truth_flags(pred: pd.DataFrame, cohort) -> np.ndarray:
+    truth = pd.read_parquet(cohort.path("causal_variants"))
+    return pd.MultiIndex.from_frame(pred[["variant_id", "gene_id"]]).isin(
+        pd.MultiIndex.from_frame(truth[["variant_id", "gene_id"]]))
+
+
+def test_weighted_model_beats_distance_only_baseline(run):
+    _, fig = run
+    assert fig["folds"], "at least one LOCO fold must run on the tiny cohort"
+    assert fig["auprc_weighted"] > fig["auprc_distance_only"]
+
+
+def test_heldout_predictions_recover_true_causal_variants(run, tiny_cohort):
+    out, fig = run
+    pred = pd.read_parquet(out / "predict" / "predictions.parquet")
+    feats = pd.read_parquet(out / "features" / "features.parquet", columns=["variant_id", "gene_id",
+                                                                           "abs_distance_TSS_log"])
+    pred = pred.merge(feats, on=["variant_id", "gene_id"])
+    y = _truth_flags(pred, tiny_cohort)
+    # only rows scored by the model that never saw their chromosome: a fair genome-wide test
+    held = pred["model"].str.startswith("model_").to_numpy()
+    assert held.sum() > 500 and y[held].sum() >= 5
+    ap_model = average_precision(y[held], pred["pred_probability"].to_numpy()[held])
+    ap_dist = average_precision(y[held], -pred["abs_distance_TSS_log"].to_numpy()[held])
+    assert ap_model > 5 * ap_dist and ap_model > 10 * y[held].mean()
+    assert fig["top1pct"]["enrichment"] > 5
+    assert pred["model"][pred["chrom"] == "chr2"].str.contains("chr2|mean_of").all()
+
+
+def test_outputs_and_determinism(run, tiny_cohort, tmp_path):
+    out, fig = run
+    for rel in ("features/contract.json", "labels/labels.parquet", "labels/folds.txt", "evaluate/metrics.json",
+                "evaluate/curves.png", "predict/predictions.tsv.gz", "predict/predictions.tsv.gz.tbi"):
+        assert (out / rel).exists(), rel
+    metrics = json.loads((out / "evaluate" / "metrics.json").read_text())
+    assert metrics["pooled"]["weighted"]["auprc"] == fig["auprc_weighted"]
+    # the quick run again with the same seed gives identical held-out predictions
+    again = run_from_cohort(tiny_cohort, tmp_path, seed=0, device="cpu", quick=True)
+    assert again["auprc_weighted"] == fig["auprc_weighted"]
+
+
+def test_cli_steps_scatter_over_chromosomes(run, tiny_cohort, tmp_path):
+    out, _ = run
+    runner = CliRunner()
+
+    def call(*args):
+        res = runner.invoke(app, ["eqtl", *map(str, args)])
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    c = tiny_cohort
+    call("featurize", "--finemap", c.path("finemap"), "--genes", c.path("genes"), "--cohort", c.root,
+         "--outdir", tmp_path / "feat")
+    call("labels", "--finemap", c.path("finemap"), "--outdir", tmp_path / "lab")
+    folds = (tmp_path / "lab" / "folds.txt").read_text().split()
+    assert folds == (out / "labels" / "folds.txt").read_text().split()
+    for chrom in folds:  # one train task per held-out chromosome, as Nextflow scatters them
+        call("train", "--features", tmp_path / "feat" / "features.parquet", "--contract",
+             tmp_path / "feat" / "contract.json", "--labels", tmp_path / "lab" / "labels.parquet",
+             "--chrom", chrom, "--iterations", 30, "--outdir", tmp_path / f"train_{chrom}")
+    dirs = [a for chrom in folds for a in ("--train-dir", tmp_path / f"train_{chrom}")]
+    call("evaluate", *dirs, "--n-boot", 50, "--outdir", tmp_path / "ev")
+    models = [a for chrom in folds for a in ("--models", tmp_path / f"train_{chrom}")]
+    call("predict", "--features", tmp_path / "feat" / "features.parquet", *models, "--out", tmp_path / "pred")
+    pred = pd.read_parquet(tmp_path / "pred.parquet")
+    for chrom in folds:
+        assert (pred.loc[pred["chrom"] == chrom, "model"] == f"model_{chrom}_weighted.cbm").all()
+    # bad input: a config naming an unknown category -> one line, exit 1
+    bed = sorted(c.group("regulatory_bed").values())[0]
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml.safe_dump({"sources": [{"name": "x", "type": "bed", "path": str(bed), "category": "nope"}]}))
+    res = runner.invoke(app, ["eqtl", "featurize", "--finemap", str(c.path("finemap")), "--genes",
+                              str(c.path("genes")), "--config", str(cfg), "--outdir", str(tmp_path / "x")])
+    assert res.exit_code == 1 and "unknown category 'nope'" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_s2e_variant_scores_are_a_source_through_config_alone(tiny_cohort, tmp_path):
+    """A per-gene variant_scores Parquet (what s2e writes) joins on (variant_id, gene_id)."""
+    fm = pd.read_parquet(tiny_cohort.path("finemap"))
+    rng = np.random.default_rng(0)
+    s2e = fm[["variant_id", "gene_id"]].assign(s2e_delta=rng.normal(size=len(fm)), s2e_abs=0.0)
+    s2e.to_parquet(tmp_path / "variant_scores.parquet")
+    cfg = {"seed": 1, "sources": [{"name": "s2e", "type": "variant_scores", "path": "variant_scores.parquet",
+                                   "columns": "s2e_delta", "category": "deep_learning", "abs": True}],
+           "categories": {"deep_learning": 10}, "catboost": {"iterations": 20}}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    figures = run_from_params({"finemap": str(tiny_cohort.path("finemap")), "genes": str(tiny_cohort.path("genes")),
+                               "eqtl_config": str(tmp_path / "cfg.yaml")}, tmp_path / "out", device="cpu",
+                              quick=True)
+    feats = pd.read_parquet(tmp_path / "out" / "features" / "features.parquet")
+    merged = feats.merge(s2e, on=["variant_id", "gene_id"])
+    assert len(merged) == len(feats)
+    assert np.allclose(merged["s2e__s2e_delta"], merged["s2e_delta"])
+    assert np.allclose(merged["s2e__s2e_delta_abs"], merged["s2e_delta"].abs())
+    contract = json.loads((tmp_path / "out" / "features" / "contract.json").read_text())
+    assert contract["categories"]["s2e__s2e_delta"] == "deep_learning"
+    assert figures["n_predictions"] == len(feats)
