@@ -1,0 +1,131 @@
+"""The convolutional trunk shared by the reference and the personal model (SAGE-net architecture).
+
+Inputs are channels-last one-hot windows (B, L, 4); the trunk transposes them to (B, 4, L).
+Trunk: Conv1d(4, C1, k=10, 'same') + ReLU; Conv1d(C1, C, k=5) + BatchNorm + ReLU + AvgPool(p);
+``n_res`` x residual [Conv1d(C, C, k=5) + BatchNorm + ReLU] each followed by AvgPool(p); the final
+positions are averaged to one (with the published sizes, L = 40 kb and p = 10, one position is left
+after ceil-mode pooling; smaller windows or fewer blocks leave more and are averaged) -> (B, C).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    """Architecture sizes; defaults are the published ones (``tiny`` for CPU tests)."""
+
+    window: int = 40_000
+    conv1_channels: int = 900
+    channels: int = 256
+    n_res: int = 4
+    pool: int = 10
+    hidden: int = 256
+
+    @classmethod
+    def tiny(cls, window: int) -> "ModelConfig":
+        return cls(window=window, conv1_channels=16, channels=16, n_res=2, pool=4, hidden=16)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, kernel_size=5, padding=2)
+        self.bn = nn.BatchNorm1d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.relu(self.bn(self.conv(x)))
+
+
+class Trunk(nn.Module):
+    """(B, L, 4) one-hot -> (B, channels) embedding."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        # 'same' padding for the even kernel (4 left, 5 right), written out to avoid torch's copy warning
+        self.conv1 = nn.Conv1d(4, cfg.conv1_channels, kernel_size=10)
+        self.conv2 = nn.Conv1d(cfg.conv1_channels, cfg.channels, kernel_size=5, padding=2)
+        self.bn2 = nn.BatchNorm1d(cfg.channels)
+        self.blocks = nn.ModuleList(ResidualBlock(cfg.channels) for _ in range(cfg.n_res))
+        # ceil_mode keeps at least one position whatever the window
+        self.pool = nn.AvgPool1d(cfg.pool, ceil_mode=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv1(nn.functional.pad(x.transpose(1, 2), (4, 5))))
+        x = self.pool(torch.relu(self.bn2(self.conv2(x))))
+        for block in self.blocks:
+            x = self.pool(block(x))
+        return x.mean(dim=2)
+
+
+class ReferenceModel(nn.Module):
+    """Reference sequence -> gene mean expression: trunk, Linear+ReLU, hidden Linear+ReLU, Linear(1)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.trunk = Trunk(cfg)
+        self.shared = nn.Sequential(nn.Linear(cfg.channels, cfg.hidden), nn.ReLU())
+        self.mean_head = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
+
+    def forward(self, ref: torch.Tensor) -> torch.Tensor:
+        """ref (B, L, 4) -> (B,) predicted gene mean."""
+        return self.mean_head(self.shared(self.trunk(ref))).squeeze(1)
+
+
+class PersonalModel(nn.Module):
+    """Reference + two haplotypes -> (gene mean, individual's z-scored deviation).
+
+    The trunk embeds the reference (once per gene in the batch) and both haplotypes; haplotype
+    embeddings are averaged; one shared Linear+ReLU maps both to z_ref and z_pers; the mean head reads
+    z_ref, the deviation head reads z_pers - z_ref (zero for a reference-only genome).
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.trunk = Trunk(cfg)
+        self.shared = nn.Sequential(nn.Linear(cfg.channels, cfg.hidden), nn.ReLU())
+        self.mean_head = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
+        self.dev_head = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
+
+    @classmethod
+    def from_reference(cls, ref_model: ReferenceModel) -> "PersonalModel":
+        """A personal model whose trunk, shared layer and mean head start from a trained reference model."""
+        model = cls(ref_model.cfg)
+        model.trunk.load_state_dict(ref_model.trunk.state_dict())
+        model.shared.load_state_dict(ref_model.shared.state_dict())
+        model.mean_head.load_state_dict(ref_model.mean_head.state_dict())
+        return model
+
+    def embed_haplotypes(self, hap1: torch.Tensor, hap2: torch.Tensor) -> torch.Tensor:
+        """(B, L, 4) x 2 -> (B, channels): one trunk pass over both haplotypes, averaged."""
+        b = hap1.shape[0]
+        e = self.trunk(torch.cat((hap1, hap2), dim=0))
+        return 0.5 * (e[:b] + e[b:])
+
+    def forward(self, ref: torch.Tensor, ref_index: torch.Tensor, hap1: torch.Tensor, hap2: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """ref (G_b, L, 4) unique reference windows, ref_index (B,) item -> row of ref, haps (B, L, 4).
+
+        Returns (mean (B,), deviation (B,)).
+        """
+        z_ref = self.shared(self.trunk(ref))[ref_index]
+        z_pers = self.shared(self.embed_haplotypes(hap1, hap2))
+        return self.mean_head(z_ref).squeeze(1), self.dev_head(z_pers - z_ref).squeeze(1)
+
+
+def model_from_bundle(bundle: dict) -> PersonalModel:
+    """Rebuild a trained personal model from a saved bundle (``train`` writes ``model.pt``)."""
+    cfg = ModelConfig(**bundle["model_config"])
+    model = PersonalModel(cfg)
+    model.load_state_dict(bundle["personal_state"])
+    model.eval()
+    return model

@@ -1,0 +1,81 @@
+"""s2e models + training: shapes, reference-branch sharing, and resume reaching identical weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from varflow.s2e.dataset import PersonalDataset, align_expression, compute_labels
+from varflow.s2e.models import ModelConfig, PersonalModel, ReferenceModel
+from varflow.s2e.splits import split_genes, split_individuals
+from varflow.s2e.store import HaplotypeStore, prepare_chromosome
+from varflow.s2e.toydata import write_toy_data
+from varflow.s2e.train import TrainConfig, TrainingData, load_bundle, train_models
+
+WINDOW = 160
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    out = tmp_path_factory.mktemp("s2e_train")
+    data = write_toy_data(out, seed=5, n_samples=30, chrom_lengths=(1500, 1200, 1000), genes_per_chrom=4,
+                          variant_rate=0.04, window=WINDOW)
+    for c in ("chr1", "chr2", "chr3"):
+        prepare_chromosome(data.vcf, data.reference, data.genes, c, out / "store" / f"{c}.npz", window=WINDOW)
+    store = HaplotypeStore.load(out / "store")
+    expr, shared = align_expression(data.expression, store)
+    splits = {"individuals": split_individuals(shared, seed=1), "genes": split_genes(store.genes)}
+    train_idx = np.array([store.samples.index(s) for s in splits["individuals"]["train"]])
+    tdata = TrainingData.build(store, compute_labels(expr, train_idx), splits)
+    return store, tdata, out
+
+
+def test_trunk_reduces_published_window_to_one_position():
+    cfg = ModelConfig(window=40_000, conv1_channels=8, channels=8)
+    model = ReferenceModel(cfg)
+    x = torch.zeros(1, 40_000, 4)
+    z = model.trunk.conv1(torch.nn.functional.pad(x.transpose(1, 2), (4, 5)))
+    z = model.trunk.pool(torch.relu(model.trunk.bn2(model.trunk.conv2(z))))
+    for block in model.trunk.blocks:
+        z = model.trunk.pool(block(z))
+    assert z.shape == (1, 8, 1)  # 40,000 -> 4,000 -> 400 -> 40 -> 4 -> 1
+    assert model(x).shape == (1,)
+
+
+def test_personal_model_shares_reference_embedding(setup):
+    store, tdata, _ = setup
+    torch.manual_seed(0)
+    ref_model = ReferenceModel(ModelConfig.tiny(WINDOW))
+    model = PersonalModel.from_reference(ref_model).eval()
+    pairs = np.array([[0, 0], [0, 1], [1, 2], [0, 3]])
+    batch = PersonalDataset(store, pairs).__getitems__([0, 1, 2, 3])
+    mean, dev = model(batch["ref"], batch["ref_index"], batch["hap1"], batch["hap2"])
+    # the same predictions with the reference repeated per item (no sharing)
+    full_ref = batch["ref"][batch["ref_index"]]
+    mean2, dev2 = model(full_ref, torch.arange(4), batch["hap1"], batch["hap2"])
+    torch.testing.assert_close(mean, mean2)
+    torch.testing.assert_close(dev, dev2)
+    # mean head starts as the reference model's prediction; a reference genome has deviation head(0)
+    torch.testing.assert_close(mean, ref_model.eval()(full_ref))
+    m3, d3 = model(batch["ref"], batch["ref_index"], full_ref, full_ref)
+    assert torch.allclose(d3, d3[:1].expand_as(d3))
+
+
+def test_resume_reaches_the_same_weights(setup, tmp_path):
+    store, tdata, _ = setup
+    cfg = TrainConfig(model=ModelConfig.tiny(WINDOW), batch_size=16, ref_epochs=2, epochs=3, seed=3,
+                      max_batches_per_epoch=4)
+    full = train_models(store, tdata, tmp_path / "full", cfg)
+    assert full["finished"]
+    part = train_models(store, tdata, tmp_path / "part", cfg, stop_after_epochs=3)  # inside the personal phase
+    assert not part["finished"] and part["phase"] == "personal"
+    assert not (tmp_path / "part" / "model.pt").exists()
+    resumed = train_models(store, tdata, tmp_path / "part", cfg, resume=True)
+    assert resumed == full and np.isfinite(full["best_val_median_pearson"])
+    a, b = load_bundle(tmp_path / "full" / "model.pt"), load_bundle(tmp_path / "part" / "model.pt")
+    for key in a["personal_state"]:
+        assert torch.equal(a["personal_state"][key], b["personal_state"][key]), key
+    # training changed the weights away from the reference initialisation
+    ref_init = PersonalModel(ModelConfig.tiny(WINDOW)).state_dict()
+    assert not torch.equal(a["personal_state"]["dev_head.2.weight"], ref_init["dev_head.2.weight"])
