@@ -221,6 +221,7 @@ def test_same_seed_same_files_other_seed_other_files(run, tmp_path, reference, g
     ({"h2": 1.2}, "h2 must lie in"), ({"n_traits": 0}, "n_traits must be"),
     ({"h2": (0.1, 0.2, 0.3)}, "3 values for 2 traits"), ({"shared_fraction": 1.5}, "shared_fraction"),
     ({"maf_min": 0.6}, "maf_min"), ({"n_individuals": 3}, "n_individuals"),
+    ({"n_traits": 3, "h2": 0.3, "n_causal": 1, "shared_fraction": 0.0}, "trait2, trait3 got no causal SNP"),
 ])
 def test_bad_options_fail_with_a_named_option(change, message, reference, genes, tmp_path):
     with pytest.raises(VarflowError, match=message):

@@ -245,7 +245,11 @@ def simulate_traits(config: GwasConfig, genotypes: list[GwasGenotypes], seed: in
         if block.any():
             genetic += g.standardised() @ block
     var_g = genetic.var(axis=0)
-    # a trait with no causal SNP (h2 0, or K > causal count) keeps zero effects
+    missing = [t for t, v, h in zip(config.traits, var_g, h2) if v <= 0 and h > 0]
+    if missing:
+        raise VarflowError(f"gwas: {', '.join(missing)} got no causal SNP (h2 > 0 needs at least one); "
+                           "raise n_causal or causal_fraction")
+    # a trait with h2 = 0 keeps zero effects
     scale = np.where(var_g > 0, np.sqrt(h2 / np.where(var_g > 0, var_g, 1.0)), 0.0)
     beta *= scale
     genetic *= scale
