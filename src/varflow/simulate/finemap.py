@@ -98,7 +98,7 @@ def _fit_prior_var(xty, d, sigma2, log_pi, current: float, scale: float) -> floa
     Keeping the best of {optimum, current, 0} is what makes every coordinate step raise the ELBO.
     """
     res = minimize_scalar(lambda t: -_ser_log_evidence(t + np.log(scale), xty, d, sigma2, log_pi),
-                          bounds=_LOG_V_BOUNDS, method="bounded", options={"xatol": 1e-4})
+                          bounds=_LOG_V_BOUNDS, method="bounded", options={"xatol": 1e-3})
     candidates = [(0.0, 0.0), (float(-res.fun), float(np.exp(res.x) * scale))]
     if current > 0:
         candidates.append((_ser_log_evidence(np.log(current), xty, d, sigma2, log_pi), current))
