@@ -141,7 +141,8 @@ def pwm_delta_snv(ref_windows: np.ndarray, alt_codes: np.ndarray,
         for pwm in (motif.pwm, motif.pwm[::-1, ::-1]):  # forward and reverse-complement strands
             ref = _best_window_scores(ref_windows[:, lo:hi], pwm)
             alt = _best_window_scores(alt_windows[:, lo:hi], pwm)
-            # A strand's change counts where that strand holds the better site on either allele.
+            # Keep the strand with the larger change; the 1e-9 makes exact ties (palindromes) keep the
+            # forward strand whatever the floating-point summation order.
             delta = alt - ref
-            out[:, i] = np.where(np.abs(delta) > np.abs(out[:, i]), delta, out[:, i])
+            out[:, i] = np.where(np.abs(delta) > np.abs(out[:, i]) + 1e-9, delta, out[:, i])
     return out
