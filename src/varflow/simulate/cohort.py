@@ -201,6 +201,8 @@ def _check_outdir(outdir: Path) -> None:
     probe = parent
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    if not probe.is_dir():
+        raise VarflowError(f"cannot write the cohort to {outdir}: {probe} is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise VarflowError(f"cannot write the cohort to {outdir}: {probe} is not writable")
 
