@@ -23,8 +23,13 @@ def nf_lang() -> nf_support.NfLang:
             import jpype  # noqa: F401
         except ImportError:
             problem = "JPype1 is not installed (pip install -e '.[dev]')"
-    if problem:
-        if nf_support.in_ci():
-            pytest.fail(f"{problem} -- CI=true, so the Nextflow checks may not be skipped", pytrace=False)
-        pytest.skip(problem)
-    return nf_support.NfLang.start(jar)
+    if problem is None:
+        import jpype
+
+        try:
+            return nf_support.NfLang.start(jar)
+        except jpype.JVMNotFoundException as exc:
+            problem = f"no Java runtime for nf-lang (install Java >= 17 or set JAVA_HOME): {exc}"
+    if nf_support.in_ci():
+        pytest.fail(f"{problem} -- CI=true, so the Nextflow checks may not be skipped", pytrace=False)
+    pytest.skip(problem)

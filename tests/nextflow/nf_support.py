@@ -255,6 +255,28 @@ class NfLang:
         self._walk_config(unit.getAST().getConfigStatements(), [], "<top>", found)
         return found
 
+    def process_selectors(self, path: Path) -> list[tuple[str, str, dict[str, Any]]]:
+        """``withName``/``withLabel`` blocks of the top-level ``process { }`` scope of a config file.
+
+        Returns [(kind, selector, {option: value AST})], e.g. ("withName", "SIMULATE_COHORT",
+        {"ext.args": <ClosureExpression>, "ext.prefix": ..., "publishDir": ...}).
+        """
+        parser = self._ConfigParser()
+        unit = parser.parse(self._File(str(path)))
+        parser.analyze()
+        errors = [d for d in self._collect(parser) if d.severity == "error"]
+        if errors:
+            raise ValueError("; ".join(map(str, errors)))
+        out = []
+        for stmt in unit.getAST().getConfigStatements():
+            if type(stmt).__name__.endswith("ConfigBlockNode") and stmt.kind is None and str(stmt.name) == "process":
+                for block in stmt.statements:
+                    if type(block).__name__.endswith("ConfigBlockNode") and block.kind is not None:
+                        options = {".".join(str(n) for n in a.names): a.value for a in block.statements
+                                   if type(a).__name__.endswith("ConfigAssignNode")}
+                        out.append((str(block.kind), str(block.name), options))
+        return out
+
     def _walk_config(self, statements, scope: list[str], where: str, found) -> None:
         for stmt in statements:
             kind = type(stmt).__name__.rsplit(".", 1)[-1]

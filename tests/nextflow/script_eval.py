@@ -186,6 +186,14 @@ class Evaluator:
         if isinstance(node, x.MapExpression):
             return {str(e.getKeyExpression().getText()): self.eval(e.getValueExpression())
                     for e in node.getMapEntryExpressions()}
+        if isinstance(node, x.ClosureExpression):
+            # A config closure such as ext.args = { ... }: Nextflow calls it once per task; so do we.
+            if node.getParameters() is not None and len(node.getParameters()) > 0:
+                raise self.unsupported(node, "closures with parameters are not evaluated")
+            statements = list(node.getCode().getStatements())
+            for stmt in statements[:-1]:
+                self.execute(stmt)
+            return self.eval(statements[-1].getExpression()) if statements else None
         if isinstance(node, x.MethodCallExpression):
             name = str(node.getMethodAsString())
             if name not in _METHODS or node.isImplicitThis():

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -346,6 +348,61 @@ def test_meta_yml_matches_process(module_main, nf_lang):
     assert f'process "{process.name}"' in nf_test.read_text(), f"{nf_test} does not test process {process.name}"
 
 
+def _selector_matches(selector: str, name: str) -> bool:
+    """Nextflow's withName: a regex on the process name ('!' negates; a qualified name's last part)."""
+    negate = selector.startswith("!")
+    pattern = selector.lstrip("!").rsplit(":", 1)[-1]
+    return bool(re.fullmatch(pattern, name)) != negate
+
+
+def _param_sets(nf_lang) -> list[tuple[str, dict[str, Any]]]:
+    """Params as the pipeline sees them: defaults, the test profile, and every null param set."""
+    def values(path: Path, where: str = "<top>") -> dict[str, Any]:
+        return {name: Evaluator(nf_lang, {}, str(path)).eval(value)
+                for name, value in nf_lang.config_params(path).get(where, [])}
+
+    defaults = values(REPO_ROOT / "nextflow.config")
+    schema = json.loads((REPO_ROOT / "nextflow_schema.json").read_text())
+    types = {name: prop.get("type") for group in schema.get("$defs", {}).values()
+             for name, prop in group.get("properties", {}).items()}
+    sample = {"integer": 3, "number": 1.5, "boolean": True, "string": "x"}
+    filled = {k: (sample.get(types.get(k), "x") if v is None else v) for k, v in defaults.items()}
+    return [("defaults", defaults),
+            ("test profile", {**defaults, **values(REPO_ROOT / "conf" / "test.config")}),
+            ("null params set", filled)]
+
+
+def test_modules_config_selectors_name_existing_processes(nf_lang):
+    names = [_process(nf_lang, m).name for m in MODULES]
+    for kind, selector, _ in nf_lang.process_selectors(REPO_ROOT / "conf" / "modules.config"):
+        if kind == "withName":
+            assert any(_selector_matches(selector, n) for n in names), (
+                f"conf/modules.config: withName: '{selector}' matches no process (processes: {names})")
+
+
+@pytest.mark.parametrize("module_main", MODULES, ids=_module_id)
+def test_modules_config_ext_args_are_existing_options(module_main, nf_lang, request, tmp_path):
+    """ext.args built from params in conf/modules.config must be options the step's command has."""
+    name = _process(nf_lang, module_main).name
+    selectors = [opts for kind, sel, opts in nf_lang.process_selectors(REPO_ROOT / "conf" / "modules.config")
+                 if kind == "withName" and _selector_matches(sel, name)]
+    for label, params in _param_sets(nf_lang):
+        task = _stage(nf_lang, module_main, tmp_path / label.replace(" ", "_"), request)
+        ext = {}
+        for options in selectors:
+            for key, value in options.items():
+                if key.startswith("ext."):
+                    scope = {**task.scope, "params": params}
+                    ext[key[4:]] = Evaluator(nf_lang, scope, f"conf/modules.config ({name}, {label})").eval(value)
+        task.scope["task"]["ext"] = ext
+        script = _render(nf_lang, task, "script")
+        for call in varflow_invocations(script):
+            try:
+                check_cli_call(call)
+            except AssertionError as exc:
+                raise AssertionError(f"{name} with conf/modules.config ext {ext} ({label} params): {exc}") from None
+
+
 # ------------------------------------------------------------ the checker itself can fail
 
 
@@ -441,3 +498,12 @@ def test_stage_must_give_every_declared_input(nf_lang, request, tmp_path):
 
     with pytest.raises(AssertionError, match="declares"):
         _stage(nf_lang, module, tmp_path / "work", request, contract=Incomplete)
+
+
+def test_selector_matching_follows_nextflow():
+    assert _selector_matches("SIMULATE_COHORT", "SIMULATE_COHORT")
+    assert _selector_matches("SIMULATE_.*", "SIMULATE_COHORT")
+    assert _selector_matches("EQTL_TRAIN|SIMULATE_COHORT", "SIMULATE_COHORT")
+    assert _selector_matches("SIMULATE:SIMULATE_COHORT", "SIMULATE_COHORT")
+    assert not _selector_matches("SIMULATE_COHORTS", "SIMULATE_COHORT")
+    assert not _selector_matches("!SIMULATE_.*", "SIMULATE_COHORT")
