@@ -8,8 +8,10 @@ the same seed gives the same files.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,30 +166,50 @@ class _Chromosome:
     causal: pd.DataFrame
 
 
+class StageTimer:
+    """Wall-clock seconds per named stage, summed over repeats (chromosomes): ``with timer("vcf"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
 def _rng(config: SimulationConfig, stage: int, index: int = 0) -> np.random.Generator:
     return np.random.default_rng([config.seed, stage, index])
 
 
-def _simulate_chromosome(config: SimulationConfig, ci: int) -> _Chromosome:
+def _simulate_chromosome(config: SimulationConfig, ci: int, timer: StageTimer) -> _Chromosome:
     name = config.chromosomes[ci]
-    haps = simulate_haplotypes(config.n_individuals, config.chrom_length,
-                               seed=int(_rng(config, _ANCESTRY, ci).integers(2**31)),
-                               population_size=config.population_size,
-                               recombination_rate=config.recombination_rate, mutation_rate=config.mutation_rate)
-    rng = _rng(config, _LAYOUT, ci)
-    seq = random_background(config.chrom_length, config.gc, config.cpg_retention, rng)
-    genes = place_genes(name, config.chrom_length, config.n_genes_per_chrom, config.cis_window,
-                        config.gene_spacing, rng, first_index=ci * config.n_genes_per_chrom + 1)
-    layout = design_chromosome(name, seq, genes, haps.positions, haps.maf, rng, cis_window=config.cis_window,
-                               null_fraction=config.null_gene_fraction, causal_counts=config.causal_counts,
-                               min_causal_maf=config.min_causal_maf, break_fraction=config.break_fraction)
-    mask = np.zeros(seq.size, dtype=bool)
-    for s, e in zip(layout.elements["start"], layout.elements["end"]):
-        mask[s:e] = True
-    variants = assign_alleles(name, seq, haps.positions, _rng(config, _ALLELES, ci),
-                              indel_fraction=config.indel_fraction, element_mask=mask,
-                              forced_alt=layout.designed_alt)
-    causal = scan_causal(name, seq, variants, layout.elements, layout.instances)
+    with timer("genotypes"):
+        haps = simulate_haplotypes(config.n_individuals, config.chrom_length,
+                                   seed=int(_rng(config, _ANCESTRY, ci).integers(2**31)),
+                                   population_size=config.population_size,
+                                   recombination_rate=config.recombination_rate, mutation_rate=config.mutation_rate)
+    with timer("genome_layout"):
+        rng = _rng(config, _LAYOUT, ci)
+        seq = random_background(config.chrom_length, config.gc, config.cpg_retention, rng)
+        genes = place_genes(name, config.chrom_length, config.n_genes_per_chrom, config.cis_window,
+                            config.gene_spacing, rng, first_index=ci * config.n_genes_per_chrom + 1)
+        layout = design_chromosome(name, seq, genes, haps.positions, haps.maf, rng,
+                                   cis_window=config.cis_window, null_fraction=config.null_gene_fraction,
+                                   causal_counts=config.causal_counts, min_causal_maf=config.min_causal_maf,
+                                   break_fraction=config.break_fraction)
+        mask = np.zeros(seq.size, dtype=bool)
+        for s, e in zip(layout.elements["start"], layout.elements["end"]):
+            mask[s:e] = True
+    with timer("alleles"):
+        variants = assign_alleles(name, seq, haps.positions, _rng(config, _ALLELES, ci),
+                                  indel_fraction=config.indel_fraction, element_mask=mask,
+                                  forced_alt=layout.designed_alt)
+    with timer("causal_scan"):
+        causal = scan_causal(name, seq, variants, layout.elements, layout.instances)
     return _Chromosome(name, seq, haps, genes, layout.elements, layout.instances, variants, causal)
 
 
@@ -207,13 +229,17 @@ def _check_outdir(outdir: Path) -> None:
         raise VarflowError(f"cannot write the cohort to {outdir}: {probe} is not writable")
 
 
-def build_cohort(config: SimulationConfig, outdir: Path | str) -> Cohort:
-    """Simulate the cohort described by ``config`` into ``outdir`` (replaced atomically) and return it."""
+def build_cohort(config: SimulationConfig, outdir: Path | str, *, timings: dict[str, float] | None = None) -> Cohort:
+    """Simulate the cohort described by ``config`` into ``outdir`` (replaced atomically) and return it.
+
+    ``timings``, when given, receives wall-clock seconds per stage (for the benchmark).
+    """
     config.validate()
     outdir = Path(outdir)
     _check_outdir(outdir)
+    timer = StageTimer()
     prov = Provenance.from_cli("varflow simulate cohort", config.to_dict(), seed=config.seed)
-    chroms = [_simulate_chromosome(config, ci) for ci in range(config.n_chromosomes)]
+    chroms = [_simulate_chromosome(config, ci, timer) for ci in range(config.n_chromosomes)]
     chrom_lengths = {c.name: int(c.seq.size) for c in chroms}
     samples = [f"ind{i + 1:04d}" for i in range(config.n_individuals)]
     genes = pd.concat([c.genes for c in chroms], ignore_index=True)
@@ -227,23 +253,17 @@ def build_cohort(config: SimulationConfig, outdir: Path | str) -> Cohort:
             (tmp / sub).mkdir()
 
         files["reference"] = "genome/reference.fa"
-        write_fasta(tmp / files["reference"], {c.name: c.seq for c in chroms})
+        with timer("write_fasta"):
+            write_fasta(tmp / files["reference"], {c.name: c.seq for c in chroms})
         files["vcf"] = "genotypes/cohort.vcf.gz"
-        write_phased_vcf(tmp / files["vcf"], chrom_lengths, samples,
-                         [(c.variants, c.haps.haplotypes) for c in chroms])
+        with timer("write_vcf"):
+            write_phased_vcf(tmp / files["vcf"], chrom_lengths, samples,
+                             [(c.variants, c.haps.haplotypes) for c in chroms])
         files["genes"] = "genes.parquet"
         write_table(genes, tmp / files["genes"], "genes", prov)
 
-        # Expression: reference activity of each gene's elements + cis effects of causal variants.
-        activity = np.concatenate([element_activity(c.seq, c.elements) for c in chroms])
-        baseline = pd.Series(activity).groupby(elements["gene_id"].to_numpy()).sum()
-        baseline = baseline.reindex(genes["gene_id"]).fillna(0.0).to_numpy()
-        dosage_of = {}
-        for c in chroms:
-            for site, vid in zip(c.causal["site"], c.causal["variant_id"]):
-                dosage_of[vid] = c.haps.dosage(np.array([site]))[:, 0]
-        expr, h2 = simulate_expression(genes, baseline, causal, dosage_of, config.n_individuals,
-                                       _rng(config, _EXPRESSION), config.h2_range)
+        with timer("expression"):
+            expr, h2 = _expression(config, chroms, genes, elements, causal)
         expr_df = pd.concat([genes[["gene_id"]], pd.DataFrame(expr, columns=samples)], axis=1)
         files["expression"] = "expression.parquet"
         write_table(expr_df, tmp / files["expression"], "expression", prov)
@@ -255,11 +275,12 @@ def build_cohort(config: SimulationConfig, outdir: Path | str) -> Cohort:
         write_table(instances, tmp / files["motif_instances"], None, prov)
 
         files["finemap"] = "finemap.parquet"
-        write_table(_finemap_all(config, chroms, expr), tmp / files["finemap"], "finemap", prov)
+        with timer("finemap"):
+            write_table(_finemap_all(config, chroms, expr), tmp / files["finemap"], "finemap", prov)
+        with timer("annotations"):
+            files.update(_write_annotations(config, chroms, genes, causal, elements, chrom_lengths, tmp, prov))
 
-        files.update(_write_annotations(config, chroms, genes, causal, elements, chrom_lengths, tmp, prov))
-
-        with ReferenceGenome(tmp / files["reference"]) as reference:
+        with timer("gwas"), ReferenceGenome(tmp / files["reference"]) as reference:
             files.update(simulate_gwas(config.gwas, chrom_lengths, genes, reference, config.seed, tmp,
                                        provenance=prov))
 
@@ -277,6 +298,8 @@ def build_cohort(config: SimulationConfig, outdir: Path | str) -> Cohort:
             "config": _plain(config.to_dict()),
         }
         Cohort(root=tmp, files=files, info=info).save()
+    if timings is not None:
+        timings.update(timer.seconds)
     return Cohort.load(outdir)
 
 
@@ -291,6 +314,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def _expression(config: SimulationConfig, chroms: list[_Chromosome], genes: pd.DataFrame,
+                elements: pd.DataFrame, causal: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Expression (n_genes, n_individuals) and realised h2 (n_genes,): reference activity of each
+    gene's elements as baseline plus the cis effects of its causal variants."""
+    activity = np.concatenate([element_activity(c.seq, c.elements) for c in chroms])
+    baseline = pd.Series(activity).groupby(elements["gene_id"].to_numpy()).sum()
+    baseline = baseline.reindex(genes["gene_id"]).fillna(0.0).to_numpy()
+    dosage_of = {}
+    for c in chroms:
+        for site, vid in zip(c.causal["site"], c.causal["variant_id"]):
+            dosage_of[vid] = c.haps.dosage(np.array([site]))[:, 0]
+    return simulate_expression(genes, baseline, causal, dosage_of, config.n_individuals,
+                               _rng(config, _EXPRESSION), config.h2_range)
 
 
 def _finemap_all(config: SimulationConfig, chroms: list[_Chromosome], expr: np.ndarray) -> pd.DataFrame:
