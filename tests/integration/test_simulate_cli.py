@@ -100,6 +100,14 @@ def test_a_folder_that_is_not_a_cohort_is_never_replaced(tmp_path):
     assert (out / "thesis.txt").read_text() == "keep me"
 
 
+def test_the_working_directory_is_never_the_cohort_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("--outdir", ".", *SMALL)
+    assert result.exit_code == 1
+    assert "working directory" in one_line_error(result)
+    assert leftovers(tmp_path) == []
+
+
 def test_failure_half_way_leaves_nothing(tmp_path, monkeypatch):
     import varflow.simulate.cohort as cohort_module
     from varflow.errors import VarflowError

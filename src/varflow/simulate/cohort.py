@@ -214,6 +214,11 @@ def _simulate_chromosome(config: SimulationConfig, ci: int, timer: StageTimer) -
 
 
 def _check_outdir(outdir: Path) -> None:
+    """Refuse outdirs that cannot be written or whose replacement would destroy unrelated files."""
+    here = Path.cwd().resolve()
+    if outdir.resolve() == here or outdir.resolve() in here.parents:
+        raise VarflowError(f"--outdir {outdir} is the working directory or one of its parents; "
+                           "choose a new folder for the cohort")
     if outdir.exists() and not outdir.is_dir():
         raise VarflowError(f"output path {outdir} exists and is not a directory")
     if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / MANIFEST_NAME).exists():
