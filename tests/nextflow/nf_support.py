@@ -255,11 +255,12 @@ class NfLang:
         self._walk_config(unit.getAST().getConfigStatements(), [], "<top>", found)
         return found
 
-    def process_selectors(self, path: Path) -> list[tuple[str, str, dict[str, Any]]]:
-        """``withName``/``withLabel`` blocks of the top-level ``process { }`` scope of a config file.
+    def process_selectors(self, path: Path, profile: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+        """Options of the ``process { }`` scope of a config file (or of one of its profiles).
 
-        Returns [(kind, selector, {option: value AST})], e.g. ("withName", "SIMULATE_COHORT",
-        {"ext.args": <ClosureExpression>, "ext.prefix": ..., "publishDir": ...}).
+        Returns [(kind, selector, {option: value AST})]: ("process", "", {...}) for the scope's own
+        options, then one entry per ``withName``/``withLabel`` block, e.g. ("withName",
+        "SIMULATE_COHORT", {"ext.args": <ClosureExpression>, "ext.prefix": ..., "publishDir": ...}).
         """
         parser = self._ConfigParser()
         unit = parser.parse(self._File(str(path)))
@@ -267,15 +268,27 @@ class NfLang:
         errors = [d for d in self._collect(parser) if d.severity == "error"]
         if errors:
             raise ValueError("; ".join(map(str, errors)))
+        statements = list(unit.getAST().getConfigStatements())
+        if profile is not None:
+            profiles = [p for s in statements if _is_block(s, "profiles") for p in s.statements]
+            matching = [p for p in profiles if str(p.name) == profile]
+            if not matching:
+                raise ValueError(f"{path}: no profile {profile}")
+            statements = list(matching[0].statements)
+        own: dict[str, Any] = {}
         out = []
-        for stmt in unit.getAST().getConfigStatements():
-            if type(stmt).__name__.endswith("ConfigBlockNode") and stmt.kind is None and str(stmt.name) == "process":
-                for block in stmt.statements:
-                    if type(block).__name__.endswith("ConfigBlockNode") and block.kind is not None:
-                        options = {".".join(str(n) for n in a.names): a.value for a in block.statements
-                                   if type(a).__name__.endswith("ConfigAssignNode")}
-                        out.append((str(block.kind), str(block.name), options))
-        return out
+        for stmt in statements:
+            if _is_assign(stmt) and str(stmt.names[0]) == "process" and len(stmt.names) > 1:
+                own[".".join(str(n) for n in list(stmt.names)[1:])] = stmt.value
+            if not _is_block(stmt, "process"):
+                continue
+            for block in stmt.statements:
+                if _is_assign(block):
+                    own[".".join(str(n) for n in block.names)] = block.value
+                elif type(block).__name__.endswith("ConfigBlockNode") and block.kind is not None:
+                    options = {".".join(str(n) for n in a.names): a.value for a in block.statements if _is_assign(a)}
+                    out.append((str(block.kind), str(block.name), options))
+        return [("process", "", own), *out]
 
     def _walk_config(self, statements, scope: list[str], where: str, found) -> None:
         for stmt in statements:
@@ -299,13 +312,21 @@ class _JavaTypes:
     NAMES = ("ConstantExpression", "VariableExpression", "PropertyExpression", "GStringExpression",
              "ElvisOperatorExpression", "TernaryExpression", "BinaryExpression", "DeclarationExpression",
              "NotExpression", "BooleanExpression", "ListExpression", "MapExpression",
-             "MethodCallExpression", "ArgumentListExpression", "ClosureExpression")
+             "MethodCallExpression", "ArgumentListExpression", "ClosureExpression", "RangeExpression")
 
     def __init__(self, jpype_module: Any):
         for name in self.NAMES:
             setattr(self, name, jpype_module.JClass(f"org.codehaus.groovy.ast.expr.{name}"))
         self.AssignmentExpression = jpype_module.JClass("nextflow.script.ast.AssignmentExpression")
         self.ExpressionStatement = jpype_module.JClass("org.codehaus.groovy.ast.stmt.ExpressionStatement")
+
+
+def _is_block(stmt, name: str) -> bool:
+    return type(stmt).__name__.endswith("ConfigBlockNode") and stmt.kind is None and str(stmt.name) == name
+
+
+def _is_assign(stmt) -> bool:
+    return type(stmt).__name__.endswith("ConfigAssignNode")
 
 
 def _statements(block) -> list[Any]:

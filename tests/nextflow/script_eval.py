@@ -2,7 +2,8 @@
 
 Only the small subset of Groovy that module scripts need is evaluated: constants, variables,
 properties (``meta.id``, ``task.ext.args``, ``reads.baseName``), GStrings, ``?:``, ``? :``, ``!``,
-``&&``, ``||``, ``==``, ``!=``, ``+``, ``in``, lists, maps and a few string/list methods. Anything else
+``&&``, ``||``, ``==``, ``!=``, ``+``, ``in``, ranges, lists, maps, parameterless closures (config
+values) and a few string/list methods. Anything else
 raises ``Unsupported`` naming the expression and its line, so a module author learns to move logic
 into the ``varflow`` command (where it belongs) instead of the test silently guessing.
 
@@ -181,6 +182,9 @@ class Evaluator:
             return truthy(self.eval(node.getExpression()))
         if isinstance(node, x.BinaryExpression):
             return self._binary(node)
+        if isinstance(node, x.RangeExpression):
+            low, high = self.eval(node.getFrom()), self.eval(node.getTo())
+            return list(range(low, high + 1 if node.isInclusive() else high))
         if isinstance(node, x.ListExpression):
             return [self.eval(e) for e in node.getExpressions()]
         if isinstance(node, x.MapExpression):
@@ -219,19 +223,22 @@ class Evaluator:
         if op == "+":
             if isinstance(left, str):
                 return left + groovy_str(right)
+            if isinstance(left, list):
+                return left + (right if isinstance(right, list) else [right])
             return left + right
+        if op in ("-", "*") and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+            return left - right if op == "-" else left * right
         raise self.unsupported(node, f"operator `{op}` is not evaluated")
 
 
 def _from_java(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool)):
         return value
-    text = str(value)
     kind = type(value).__name__
-    if "Boolean" in kind:
-        return text == "true"
+    if "Boolean" in kind:  # JPype's java.lang.Boolean is an int subclass: bool() is exact
+        return bool(value)
     if any(t in kind for t in ("Integer", "Long", "Short", "BigInteger")):
-        return int(text)
+        return int(value)
     if any(t in kind for t in ("Double", "Float", "BigDecimal")):
-        return float(text)
-    return text
+        return float(str(value))
+    return str(value)
