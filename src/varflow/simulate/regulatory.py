@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from varflow.simulate.genome import random_background
 from varflow.simulate.motifs import MOTIFS, Motif
 
 PROMOTER_UP, PROMOTER_DOWN = 300, 100  # bp upstream / downstream of the TSS
@@ -89,13 +90,15 @@ def design_chromosome(chrom: str, seq: np.ndarray, genes: pd.DataFrame, site_pos
                           "motif": motif.name, "strand": strand, "gene_id": el["gene_id"],
                           "element_id": el["element_id"], "designed": designed})
 
-    # 1. Promoters and enhancers.
+    # 1. Promoters (CpG-island-like: GC-rich, CpG mostly retained) and enhancers.
     for gene in genes.itertuples(index=False):
         tss = int(gene.tss)
         if gene.strand == "+":
-            add_element(gene.gene_id, tss - PROMOTER_UP, tss + PROMOTER_DOWN, "promoter", 1.0)
+            prom = add_element(gene.gene_id, tss - PROMOTER_UP, tss + PROMOTER_DOWN, "promoter", 1.0)
         else:
-            add_element(gene.gene_id, tss - PROMOTER_DOWN + 1, tss + PROMOTER_UP + 1, "promoter", 1.0)
+            prom = add_element(gene.gene_id, tss - PROMOTER_DOWN + 1, tss + PROMOTER_UP + 1, "promoter", 1.0)
+        seq[prom["start"]:prom["end"]] = random_background(prom["end"] - prom["start"], gc=0.62,
+                                                           cpg_retention=0.8, rng=rng)
         for _ in range(int(rng.integers(2, 5))):
             for _attempt in range(30):
                 size = int(rng.integers(300, 700))
