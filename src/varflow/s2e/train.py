@@ -54,6 +54,9 @@ class TrainConfig:
     num_workers: int = 0
     amp: bool = True
     seed: int = 0
+    snvs_only: bool = False             # apply only SNVs in the haplotypes
+    min_af: float = 0.0                 # apply only variants with alt frequency (training haplotypes)
+    max_af: float = 1.0                 # in [min_af, max_af]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +76,13 @@ class TrainingData:
     splits: dict                 # {"individuals": {train,val,test: [names]}, "genes": {...: [ids]}}
     samples: dict[str, np.ndarray] = field(default_factory=dict)  # split -> store sample indices
     genes: dict[str, np.ndarray] = field(default_factory=dict)    # split -> store gene indices (with expression)
+    mean_offset: float = 0.0     # the models predict (gene mean - offset) / scale, both from training genes
+    mean_scale: float = 1.0
+
+    def scaled_labels(self) -> Labels:
+        """Labels whose gene mean is standardised over training genes (the training target)."""
+        return Labels((self.labels.mean - self.mean_offset) / self.mean_scale, self.labels.sd, self.labels.dev,
+                      self.labels.has_expr)
 
     @classmethod
     def build(cls, store: HaplotypeStore, labels: Labels, splits: dict) -> "TrainingData":
@@ -84,7 +94,28 @@ class TrainingData:
                  for k, v in splits["genes"].items()}
         if samples["train"].size < 2 or genes["train"].size < 1:
             raise VarflowError("training needs at least 2 training individuals and 1 training gene with expression")
-        return cls(labels, splits, samples, genes)
+        train_means = labels.mean[genes["train"]].astype(np.float64)
+        scale = float(train_means.std()) if train_means.size > 1 and train_means.std() > 1e-12 else 1.0
+        return cls(labels, splits, samples, genes, float(train_means.mean()), scale)
+
+
+def prepare_training_data(store: HaplotypeStore, expression, *, seed: int = 0, individual_splits: Path | None = None,
+                          val_chroms: list[str] | None = None, test_chroms: list[str] | None = None,
+                          source: str = "expression") -> TrainingData:
+    """Align expression to the store, split individuals (seeded 80/10/10 or ``individual_splits``)
+    and genes (by chromosome), and compute labels from the training individuals only."""
+    from varflow.s2e.dataset import align_expression, compute_labels
+    from varflow.s2e.splits import read_individual_splits, split_genes, split_individuals
+
+    expr, shared = align_expression(expression, store, source)
+    if individual_splits is not None:
+        ind = read_individual_splits(Path(individual_splits), shared)
+    else:
+        ind = split_individuals(shared, seed)
+    splits = {"individuals": ind, "genes": split_genes(store.genes, val_chroms, test_chroms)}
+    pos = {s: i for i, s in enumerate(store.samples)}
+    train = np.array([pos[s] for s in ind["train"]], dtype=np.int64)
+    return TrainingData.build(store, compute_labels(expr, train), splits)
 
 
 def _dist() -> tuple[int, int]:
@@ -146,13 +177,14 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
                device: str, ckpt_path: Path, n_epochs: int, resume: bool, budget: list[int | None],
                rank: int, world: int) -> tuple[dict, list[dict], bool]:
     """Train one phase; returns (best state dict, history, finished)."""
+    labels = data.scaled_labels()
     if phase == "reference":
-        dataset = ReferenceDataset(store, data.genes["train"], data.labels)
+        dataset = ReferenceDataset(store, data.genes["train"], labels)
         n_items = len(dataset)
     else:
         train_pairs = np.stack(np.meshgrid(data.genes["train"], data.samples["train"], indexing="ij"),
                                axis=-1).reshape(-1, 2)
-        dataset = PersonalDataset(store, train_pairs, data.labels)
+        dataset = PersonalDataset(store, train_pairs, labels)
         n_items = train_pairs.shape[0]
     steps = -(-n_items // cfg.batch_size)
     if cfg.max_batches_per_epoch:
@@ -213,7 +245,7 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
             val = data.genes["val"]
             if val.size:
                 pred = predict_reference(model, store, val, device=device, batch_size=cfg.batch_size, amp=cfg.amp)
-                metric = -float(np.mean((pred - data.labels.mean[val]) ** 2))
+                metric = -float(np.mean((pred - labels.mean[val]) ** 2))
                 record["val_mse"] = -metric
             else:
                 metric = -record["train_loss"]
@@ -251,6 +283,12 @@ def train_models(store: HaplotypeStore, data: TrainingData, outdir: Path, cfg: T
     outdir = ensure_writable_dir(Path(outdir))
     ckpt_dir = ensure_writable_dir(outdir / "checkpoints")
     rank, world = _dist()
+    if cfg.snvs_only or cfg.min_af > 0 or cfg.max_af < 1:
+        from varflow.s2e.dataset import apply_variant_options
+
+        kept = apply_variant_options(store, data.samples["train"], snvs_only=cfg.snvs_only, min_af=cfg.min_af,
+                                     max_af=cfg.max_af)
+        log.info("s2e train: %d variants kept by the SNV / allele-frequency options", kept)
     if world > 1 and device.startswith("cuda"):
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         torch.cuda.set_device(device)
@@ -285,6 +323,7 @@ def train_models(store: HaplotypeStore, data: TrainingData, outdir: Path, cfg: T
     if rank == 0:
         bundle = {"model_config": cfg.model.to_dict(), "personal_state": best,
                   "reference_state": ref_best, "train_config": cfg.to_dict(), "splits": data.splits,
+                  "mean_offset": data.mean_offset, "mean_scale": data.mean_scale,
                   "summary": summary}
         _save(bundle, outdir / "model.pt")
         with atomic_path(outdir / "history.json", suffix=".json") as tmp:

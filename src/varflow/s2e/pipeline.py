@@ -1,0 +1,77 @@
+"""In-process s2e workflow: prepare -> train -> evaluate -> variant-effects, the same step functions
+the CLI and the Nextflow processes call (``varflow run s2e``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from varflow.device import resolve_device
+from varflow.errors import VarflowError
+from varflow.io.cohort import Cohort
+from varflow.io.provenance import Provenance
+from varflow.s2e import steps
+from varflow.s2e.models import ModelConfig
+from varflow.s2e.train import TrainConfig
+
+log = logging.getLogger("varflow")
+
+#: quick=True sizes: a tiny model on 4 kb windows, a few short epochs (tests, demo).
+QUICK = {"window": 4_000, "ref_epochs": 2, "epochs": 3, "max_batches_per_epoch": 8, "batch_size": 16}
+
+
+def _config(params: dict[str, Any], quick: bool, seed: int) -> tuple[int, TrainConfig]:
+    window = int(params.get("s2e_window") or (QUICK["window"] if quick else 40_000))
+    model = ModelConfig.tiny(window) if quick or params.get("s2e_tiny") else ModelConfig(window=window)
+    cfg = TrainConfig(
+        model=model,
+        batch_size=int(params.get("s2e_batch_size") or (QUICK["batch_size"] if quick else 32)),
+        ref_epochs=int(params.get("s2e_ref_epochs") or (QUICK["ref_epochs"] if quick else 10)),
+        epochs=int(params.get("s2e_epochs") or (QUICK["epochs"] if quick else 10)),
+        max_batches_per_epoch=params.get("s2e_max_batches_per_epoch") or (QUICK["max_batches_per_epoch"] if quick else None),
+        seed=seed,
+        snvs_only=bool(params.get("s2e_snvs_only", False)),
+    )
+    return window, cfg
+
+
+def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir: Path, *, params: dict[str, Any],
+              seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
+    """Run the four steps into ``outdir`` (store/, model/, evaluate/, variant_effects.parquet)."""
+    outdir = Path(outdir)
+    device = resolve_device(device)
+    window, cfg = _config(params, quick, seed)
+    prov = Provenance.from_cli("varflow run s2e", {**params, "quick": quick}, seed)
+    store = outdir / "store"
+    steps.prepare(vcf, reference, genes, None, store, window=window,
+                  max_ref_mismatch=float(params.get("s2e_max_ref_mismatch", 0.01)),
+                  allow_unphased=bool(params.get("s2e_allow_unphased", False)), provenance=prov)
+    splits = params.get("s2e_individual_splits")
+    summary = steps.train([store], expression, outdir / "model", cfg, device=device,
+                          individual_splits=Path(splits) if splits else None, resume=True)
+    metrics = steps.evaluate([store], expression, outdir / "model" / "model.pt", outdir / "evaluate", device=device,
+                             with_enet=True, provenance=prov)
+    effects = steps.effects([store], outdir / "model" / "model.pt", outdir / "variant_effects.parquet",
+                            tracks=outdir / "gxi_tracks.npz", device=device, provenance=prov)
+    return {"best_epoch": summary.get("best_epoch"),
+            "median_pearson_model": metrics["median_pearson_model"],
+            "median_pearson_enet": metrics.get("median_pearson_enet"),
+            "variant_scores": str(outdir / "variant_effects.parquet"), "n_variant_scores": effects["n_scores"]}
+
+
+def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
+    """The s2e workflow on a cohort folder (reference, vcf, genes, expression from its manifest)."""
+    return run_steps(cohort.path("vcf"), cohort.path("reference"), cohort.path("genes"), cohort.path("expression"),
+                     outdir, params={}, seed=seed, device=device, quick=quick)
+
+
+def run_from_params(params: dict, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
+    """The s2e workflow on a user's inputs: params ``vcf``, ``reference``, ``genes``, ``expression``
+    (+ optional ``s2e_window``, ``s2e_epochs``, ``s2e_ref_epochs``, ``s2e_batch_size``,
+    ``s2e_individual_splits``, ``s2e_snvs_only``, ``s2e_max_ref_mismatch``, ``s2e_allow_unphased``)."""
+    missing = [k for k in ("vcf", "reference", "genes", "expression") if not params.get(k)]
+    if missing:
+        raise VarflowError(f"params: s2e needs {', '.join(missing)}")
+    return run_steps(Path(params["vcf"]), Path(params["reference"]), Path(params["genes"]),
+                     Path(params["expression"]), outdir, params=params, seed=seed, device=device, quick=quick)
