@@ -10,10 +10,10 @@ import pytest
 from varflow.errors import VarflowError
 from varflow.io.genome import ReferenceGenome
 from varflow.simulate.alleles import assign_alleles
-from varflow.simulate.annotations import pwm_deltas
+from varflow.simulate.annotations import motif_changes
 from varflow.simulate.genome import codes_to_str, place_genes, random_background, write_fasta
 from varflow.simulate.genotypes import simulate_haplotypes
-from varflow.simulate.motifs import IUPAC, MOTIFS, count_matches, pwm_delta_snv, revcomp
+from varflow.simulate.motifs import IUPAC, MOTIFS, count_matches, revcomp
 from varflow.simulate.vcfwrite import write_phased_vcf
 
 
@@ -58,47 +58,51 @@ def test_motif_counts_match_a_brute_force_scan():
         assert count_matches(text, (motif,))[0] == expected >= 2
 
 
-def test_pwm_delta_snv_matches_direct_scoring():
+def naive_changes(text: str, pos: int, ref: str, alt: str) -> tuple[list[float], list[float]]:
+    """Best-site score and occupancy change per motif, by direct scoring of the 12-bp neighbourhood."""
+    flank = max(len(m) for m in MOTIFS) - 1
+    p = pos - 1
+    left, right = text[p - flank:p], text[p + len(ref):p + len(ref) + flank]
+    scores, occs = [], []
+    for m in MOTIFS:
+        best = [max(naive_best(local, pwm) for pwm in (m.pwm, m.pwm[::-1, ::-1]))
+                for local in (left + ref + right, left + alt + right)]
+        perfect = sum(max(row) for row in m.pwm)
+        occ = [1 / (1 + np.exp(-(b - perfect + 2.5))) for b in best]
+        scores.append(best[1] - best[0])
+        occs.append(occ[1] - occ[0])
+    return scores, occs
+
+
+def test_motif_changes_match_direct_scoring_for_snvs_and_indels():
     rng = np.random.default_rng(3)
-    kmax = max(len(m) for m in MOTIFS)
-    windows = rng.integers(0, 4, size=(25, 2 * kmax - 1)).astype(np.uint8)
-    motif = MOTIFS[3]
-    windows[:10, kmax - 1 - 4: kmax - 1 - 4 + len(motif)] = motif.sample_site(rng)  # sites over the centre
-    alt = (windows[:, kmax - 1] + rng.integers(1, 4, size=25)) % 4
-    got = pwm_delta_snv(windows, alt.astype(np.uint8))
-    for i in range(25):
-        ref_s = codes_to_str(windows[i])
-        alt_codes = windows[i].copy()
-        alt_codes[kmax - 1] = alt[i]
-        alt_s = codes_to_str(alt_codes)
-        for j, m in enumerate(MOTIFS):
-            k = len(m)
-            lo, hi = kmax - 1 - (k - 1), kmax + k - 1
-            best = 0.0
-            for pwm in (m.pwm, m.pwm[::-1, ::-1]):
-                d = naive_best(alt_s[lo:hi], pwm) - naive_best(ref_s[lo:hi], pwm)
-                best = d if abs(d) > abs(best) + 1e-9 else best
-            assert got[i, j] == pytest.approx(best)
-    assert (np.abs(got[:10, 3]) > 1).all()  # breaking a planted SP1 site costs score
-
-
-def test_pwm_deltas_of_an_indel_match_direct_scoring():
-    rng = np.random.default_rng(4)
-    seq = rng.integers(0, 4, 200).astype(np.uint8)
-    site = MOTIFS[0].sample_site(rng)
-    seq[100:100 + len(site)] = site
+    seq = rng.integers(0, 4, 3_000).astype(np.uint8)
+    rows = []
+    for i, motif in enumerate(MOTIFS):  # a planted site per motif, hit at a fixed position
+        start = 100 + 250 * i
+        seq[start:start + len(motif)] = motif.sample_site(rng)
+        rows.append(start + int(motif.fixed_positions[0]) + 1)
     text = codes_to_str(seq)
-    variants = pd.DataFrame({"pos": [103], "ref": [text[102:106]], "alt": [text[102]], "kind": ["del"]})
-    got = pwm_deltas(seq, variants)
-    kmax = max(len(m) for m in MOTIFS)
-    ref_local = text[102 - kmax + 1:106 + kmax - 1]
-    alt_local = text[102 - kmax + 1:103] + text[106:106 + kmax - 1]
-    for j, m in enumerate(MOTIFS):
-        best = 0.0
-        for pwm in (m.pwm, m.pwm[::-1, ::-1]):
-            d = naive_best(alt_local, pwm) - naive_best(ref_local, pwm)
-            best = d if abs(d) > abs(best) + 1e-9 else best
-        assert got[0, j] == pytest.approx(best)
+    positions = rows + list(rng.integers(50, 2_900, size=15))
+    variants = []
+    for j, pos in enumerate(positions):
+        ref = text[pos - 1]
+        if j % 5 == 4:
+            variants.append((pos, text[pos - 1:pos + 3], ref, "del"))
+        elif j % 5 == 3:
+            variants.append((pos, ref, ref + "GAT", "ins"))
+        else:
+            variants.append((pos, ref, "ACGT"[("ACGT".index(ref) + 1) % 4], "snv"))
+    df = pd.DataFrame(variants, columns=["pos", "ref", "alt", "kind"])
+    score, occ = motif_changes(seq, df)
+    for i, (pos, ref, alt, _kind) in enumerate(variants):
+        want_score, want_occ = naive_changes(text, pos, ref, alt)
+        assert score[i] == pytest.approx(want_score)
+        assert occ[i] == pytest.approx(want_occ, abs=1e-12)
+    # Breaking a fixed position of a perfect site unbinds it: occupancy falls from ~0.92 to ~0.1.
+    for i, motif in enumerate(MOTIFS):
+        if variants[i][3] == "snv":
+            assert occ[i, i] < -0.7
 
 
 def test_genes_keep_their_windows_on_the_chromosome():

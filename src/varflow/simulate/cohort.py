@@ -26,7 +26,7 @@ from varflow.io.genome import ReferenceGenome
 from varflow.io.provenance import Provenance
 from varflow.io.tables import write_table
 from varflow.simulate.alleles import assign_alleles
-from varflow.simulate.annotations import dl_scores, gene_constraint, pwm_deltas, regulatory_beds
+from varflow.simulate.annotations import dl_scores, gene_constraint, motif_changes, regulatory_beds
 from varflow.simulate.expression import element_activity, scan_causal, simulate_expression
 from varflow.simulate.finemap import finemap_gene
 from varflow.simulate.genome import place_genes, random_background, write_fasta
@@ -367,18 +367,18 @@ def _write_annotations(config: SimulationConfig, chroms: list[_Chromosome], gene
                 "gene_scores", prov)
 
     effect_of = dict(zip(causal["variant_id"], causal["effect"]))
-    ids, deltas, in_el, effects, mafs = [], [], [], [], []
+    ids, occ_changes, in_el, effects, mafs = [], [], [], [], []
     for c in chroms:
         mask = np.zeros(c.seq.size, dtype=bool)
         for s, e in zip(c.elements["start"], c.elements["end"]):
             mask[s:e] = True
         ids.append(c.variants["variant_id"].to_numpy())
-        deltas.append(pwm_deltas(c.seq, c.variants))
+        occ_changes.append(motif_changes(c.seq, c.variants)[1])
         in_el.append(mask[c.variants["pos"].to_numpy() - 1])
         effects.append(np.array([effect_of.get(v, 0.0) for v in ids[-1]]))
         mafs.append(c.haps.maf)
     ids_all = np.concatenate(ids)
-    dl, informative = dl_scores(ids_all, np.concatenate(deltas), np.concatenate(in_el),
+    dl, informative = dl_scores(ids_all, np.concatenate(occ_changes), np.concatenate(in_el),
                                 np.concatenate(effects), rng, config.n_dl_columns, config.n_dl_informative)
     files["dl_scores"] = "annotations/dl_scores.parquet"
     write_table(dl, tmp / files["dl_scores"], "variant_scores", prov)

@@ -6,8 +6,9 @@ instance; negative = repressor). The simulator uses the motifs in two ways:
 - *exact matching* (:func:`count_matches`): a site is bound when every base is allowed by the
   consensus, on either strand. This is the mechanism behind expression: a variant is causal when it
   changes the number of bound sites inside a regulatory element.
-- *PWM scoring* (:func:`pwm_delta_snv`): a log-odds matrix derived from the consensus gives a
-  continuous score, the kind of signal a sequence model sees; it feeds the ``dl_*`` annotation columns.
+- *PWM scoring* (:func:`best_site_scores`, :func:`occupancy`): a log-odds matrix derived from the
+  consensus gives a continuous score and a soft "bound" probability, the kind of signal a sequence
+  model sees; they feed the ``dl_*`` annotation columns.
 
 The consensus strings follow published TF binding preferences in spirit; they are written here from
 general knowledge, 8-13 bp long so that chance matches in random sequence stay rare (about one per
@@ -76,6 +77,11 @@ class Motif:
         return np.log2(prob / 0.25)
 
     @cached_property
+    def max_score(self) -> float:
+        """PWM score of a perfect site."""
+        return float(self.pwm.max(axis=1).sum())
+
+    @cached_property
     def fixed_positions(self) -> np.ndarray:
         """Indices of positions that allow exactly one base (any change there breaks the site)."""
         return np.flatnonzero(self.allowed.sum(axis=1) == 1)
@@ -106,43 +112,29 @@ def count_matches(seq: str, motifs: tuple[Motif, ...] = MOTIFS) -> np.ndarray:
     return np.array([sum(1 for _ in m.pattern.finditer(seq)) for m in motifs], dtype=np.int64)
 
 
-def _best_window_scores(codes: np.ndarray, pwm: np.ndarray) -> np.ndarray:
-    """Max PWM score over every offset of windows ``codes`` (n, 2k-1) that cover the centre, shape (n,).
+PAD = 5  # code for "no base here" in ragged batches; N (4) inside a sequence scores 0
+OCCUPANCY_MARGIN = 2.5  # log2-odds below the perfect score at which a site is half bound
 
-    Codes outside 0..3 (N) score 0 at that position.
+
+def best_site_scores(codes: np.ndarray, motif: Motif) -> np.ndarray:
+    """Best PWM score of ``motif`` over every window of each row of ``codes`` (n, W), both strands, (n,).
+
+    Codes 0..3 are bases, 4 (N) scores 0, PAD marks the unused tail of a shorter row (no window
+    that touches it can win). Rows shorter than the motif score -inf.
     """
-    k = pwm.shape[0]
-    n = codes.shape[0]
-    safe = np.where(codes < 4, codes, 0)
-    valid = codes < 4
-    best = np.full(n, -np.inf)
-    for offset in range(k):  # k offsets; each is one vectorised gather over all variants
-        window = safe[:, offset:offset + k]
-        score = np.where(valid[:, offset:offset + k], pwm[np.arange(k), window], 0.0).sum(axis=1)
-        best = np.maximum(best, score)
+    k = len(motif)
+    best = np.full(codes.shape[0], -np.inf)
+    for pwm in (motif.pwm, motif.pwm[::-1, ::-1]):  # forward and reverse-complement strands
+        table = np.concatenate([pwm, np.zeros((k, 1)), np.full((k, 1), -1e9)], axis=1)  # (k, 6)
+        for offset in range(codes.shape[1] - k + 1):  # one vectorised gather over all rows per offset
+            best = np.maximum(best, table[np.arange(k), codes[:, offset:offset + k]].sum(axis=1))
     return best
 
 
-def pwm_delta_snv(ref_windows: np.ndarray, alt_codes: np.ndarray,
-                  motifs: tuple[Motif, ...] = MOTIFS) -> np.ndarray:
-    """Change in best PWM score (alt - ref), both strands, for SNVs at the centre of their windows.
+def occupancy(score: np.ndarray, motif: Motif) -> np.ndarray:
+    """Soft bound probability of a site with PWM ``score``: logistic, half-bound at max - margin.
 
-    ``ref_windows``: (n, 2K-1) uint8 base codes centred on each SNV, K = the longest motif;
-    ``alt_codes``: (n,) alt base codes. Returns (n, len(motifs)) float64 in log2-odds units.
+    A perfect site is ~0.92 bound; one mismatch at a fixed position (-4.75) drops it to ~0.1;
+    typical chance sites in random sequence score far lower and stay near 0.
     """
-    kmax = (ref_windows.shape[1] + 1) // 2
-    centre = kmax - 1
-    alt_windows = ref_windows.copy()
-    alt_windows[:, centre] = alt_codes
-    out = np.zeros((ref_windows.shape[0], len(motifs)))
-    for i, motif in enumerate(motifs):
-        k = len(motif)
-        lo, hi = centre - (k - 1), centre + k  # the 2k-1 bases whose k-windows cover the centre
-        for pwm in (motif.pwm, motif.pwm[::-1, ::-1]):  # forward and reverse-complement strands
-            ref = _best_window_scores(ref_windows[:, lo:hi], pwm)
-            alt = _best_window_scores(alt_windows[:, lo:hi], pwm)
-            # Keep the strand with the larger change; the 1e-9 makes exact ties (palindromes) keep the
-            # forward strand whatever the floating-point summation order.
-            delta = alt - ref
-            out[:, i] = np.where(np.abs(delta) > np.abs(out[:, i]) + 1e-9, delta, out[:, i])
-    return out
+    return 1.0 / (1.0 + np.exp(-(score - (motif.max_score - OCCUPANCY_MARGIN))))
