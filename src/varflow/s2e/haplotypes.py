@@ -40,7 +40,9 @@ for _a, _b in zip(b"ACGTacgt", b"TGCATGCA"):
 
 def onehot(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """One-hot of ``codes`` (L,) uint8 ASCII -> (L, 4) float32 (A, C, G, T; N = 0.25 each)."""
-    return ONEHOT_LUT.take(codes, axis=0, out=out)
+    # mode="clip" (a no-op for uint8 codes into a 256-row table) lets numpy write into ``out``
+    # directly; the default mode="raise" buffers the whole result first.
+    return ONEHOT_LUT.take(codes, axis=0, out=out, mode="clip")
 
 
 def reverse_complement(codes: np.ndarray) -> np.ndarray:
@@ -87,34 +89,50 @@ def haplotype_codes(buffer: np.ndarray, ref_len: int, tss: int, offset: int, win
     ``start``, ``rlen``, ``alt_off``, ``alt_len``: (k,) int64 arrays of the *applied*, non-overlapping
     alt alleles sorted by start (REF start relative to the extended region, REF length, offset of
     the alt bases in ``buffer`` and their count).
+
+    Length-changing alleles are spliced as pieces; same-length alleles (SNVs, MNVs) are then written
+    in place at their shifted positions, which keeps the piece count small.
     """
-    if start.shape[0] == 0:
-        lo = tss - offset
-        return buffer[lo:lo + window]
-    delta = alt_len - rlen
-    shift_before = np.concatenate(([0], np.cumsum(delta)))  # net length change before allele i
-    covering = np.flatnonzero((start <= tss) & (tss < start + rlen))
+    same = rlen == alt_len
+    indel = ~same
+    s_i, r_i, o_i, l_i = start[indel], rlen[indel], alt_off[indel], alt_len[indel]
+    delta = l_i - r_i
+    shift_before = np.concatenate(([0], np.cumsum(delta)))  # net length change before indel i
+    covering = np.flatnonzero((s_i <= tss) & (tss < s_i + r_i))
     if covering.size:
         i = int(covering[0])
-        anchor = int(start[i] + shift_before[i] + min(tss - start[i], alt_len[i]))
+        anchor = int(s_i[i] + shift_before[i] + min(tss - s_i[i], l_i[i]))
     else:
-        anchor = int(tss + delta[start + rlen <= tss].sum())
-    # Pieces in haplotype order: ref[0:s1], alt1, ref[s1+r1:s2], alt2, ..., ref[sk+rk:ref_len].
-    ref_from = np.concatenate(([0], start + rlen))
-    ref_to = np.concatenate((start, [ref_len]))
-    k = start.shape[0]
-    src = np.empty(2 * k + 1, dtype=np.int64)
-    length = np.empty(2 * k + 1, dtype=np.int64)
-    src[0::2], length[0::2] = ref_from, ref_to - ref_from
-    src[1::2], length[1::2] = alt_off, alt_len
-    hap_start = np.concatenate(([0], np.cumsum(length)[:-1]))
+        anchor = int(tss + delta[s_i + r_i <= tss].sum())
     lo = anchor - offset
     hi = lo + window
-    # Only the pieces meeting [lo, hi) are expanded; each output base reads buffer[src + (j - hap_start)].
-    first = int(np.searchsorted(hap_start, lo, side="right")) - 1
-    last = int(np.searchsorted(hap_start, hi, side="left"))
-    src, length, hap_start = src[first:last], length[first:last], hap_start[first:last]
-    positions = np.arange(lo, hi, dtype=np.int64)
-    idx = np.repeat(src - hap_start, length)
-    idx = idx[lo - hap_start[0]: lo - hap_start[0] + window] + positions
-    return buffer[idx]
+    if s_i.shape[0] == 0:
+        codes = buffer[lo:hi].copy()
+    else:
+        # Pieces in haplotype order: ref[0:s1], alt1, ref[s1+r1:s2], alt2, ..., ref[sk+rk:ref_len].
+        k = s_i.shape[0]
+        src = np.empty(2 * k + 1, dtype=np.int64)
+        length = np.empty(2 * k + 1, dtype=np.int64)
+        src[0::2] = np.concatenate(([0], s_i + r_i))
+        length[0::2] = np.concatenate((s_i, [ref_len])) - src[0::2]
+        src[1::2], length[1::2] = o_i, l_i
+        hap_start = np.concatenate(([0], np.cumsum(length)[:-1]))
+        # only the pieces meeting [lo, hi) are copied, the first and last clipped to the window
+        first = int(np.searchsorted(hap_start, lo, side="right")) - 1
+        last = int(np.searchsorted(hap_start, hi, side="left"))
+        a = (src[first:last] + np.maximum(lo - hap_start[first:last], 0)).tolist()
+        b = (src[first:last] + np.minimum(length[first:last], hi - hap_start[first:last])).tolist()
+        codes = np.concatenate([buffer[x:y] for x, y in zip(a, b) if y > x])
+    if same.any():
+        s_s, o_s, n_s = start[same], alt_off[same], alt_len[same]
+        # haplotype position = REF position + net change of the indels before it (none overlap it)
+        out = s_s + shift_before[np.searchsorted(s_i, s_s, side="left")] - lo
+        if (n_s == 1).all():
+            ok = (out >= 0) & (out < window)
+            codes[out[ok]] = buffer[o_s[ok]]
+        else:
+            for p, o, n in zip(out.tolist(), o_s.tolist(), n_s.tolist()):
+                a, b = max(p, 0), min(p + n, window)
+                if b > a:
+                    codes[a:b] = buffer[o + a - p:o + b - p]
+    return codes
