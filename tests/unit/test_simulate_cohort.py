@@ -11,6 +11,7 @@ from varflow.io.bed import read_bed
 from varflow.io.genome import ReferenceGenome
 from varflow.io.tables import read_table
 from varflow.simulate.motifs import IUPAC, MOTIF_BY_NAME, MOTIFS, revcomp
+from varflow.simulate.schemas import ELEMENTS, MOTIF_INSTANCES
 
 REQUIRED_KEYS = {"reference", "genes", "vcf", "expression", "causal_variants", "finemap", "regulatory_bed",
                  "gene_constraint", "dl_scores", "allele_freq", "sumstats", "ld", "gwas_genes", "gwas_truth"}
@@ -101,8 +102,8 @@ def test_gc_content_and_cpg_depletion(genome):
 
 def test_causal_variants_hit_motif_sites_in_the_sequence(tiny_cohort, genome):
     causal = read_table(tiny_cohort.path("causal_variants"), "causal_variants")
-    instances = pd.read_parquet(tiny_cohort.path("motif_instances"))
-    elements = pd.read_parquet(tiny_cohort.path("elements"))
+    instances = read_table(tiny_cohort.path("motif_instances"), MOTIF_INSTANCES)
+    elements = read_table(tiny_cohort.path("elements"), ELEMENTS)
     assert len(causal) >= 10 and set(causal["mechanism"]) == {"motif_break", "motif_gain"}
     planted = 0
     for vid, gene, mech, motif in causal[["variant_id", "gene_id", "mechanism", "motif"]].itertuples(index=False):
@@ -125,7 +126,7 @@ def test_no_missed_causal_variants_in_elements(tiny_cohort, genome, vcf_table):
     """Every SNV in an element that changes a motif site count is in the truth table, and only those."""
     df = vcf_table[0]
     causal = set(read_table(tiny_cohort.path("causal_variants"), "causal_variants")["variant_id"])
-    elements = pd.read_parquet(tiny_cohort.path("elements"))
+    elements = read_table(tiny_cohort.path("elements"), ELEMENTS)
     checked = 0
     for chrom, start, end in elements[["chrom", "start", "end"]].itertuples(index=False):
         inside = df[(df["chrom"] == chrom) & (df["pos"] > start) & (df["pos"] <= end)
@@ -164,7 +165,7 @@ def test_expression_carries_the_true_cis_effects(tiny_cohort, vcf_table):
 
 def test_baseline_expression_follows_promoter_and_enhancer_motifs(tiny_cohort, genome):
     expr = read_table(tiny_cohort.path("expression"), "expression").set_index("gene_id")
-    elements = pd.read_parquet(tiny_cohort.path("elements"))
+    elements = read_table(tiny_cohort.path("elements"), ELEMENTS)
     activity = pd.Series(0.0, index=expr.index)
     code = np.full(256, 4, dtype=np.int64)
     code[np.frombuffer(b"ACGT", np.uint8)] = np.arange(4)
@@ -228,7 +229,7 @@ def test_dl_scores_informative_columns_separate_causal_variants(tiny_cohort):
 
 
 def test_regulatory_beds_are_noisy_versions_of_the_elements(tiny_cohort):
-    elements = pd.read_parquet(tiny_cohort.path("elements"))
+    elements = read_table(tiny_cohort.path("elements"), ELEMENTS)
     for celltype, path in tiny_cohort.group("regulatory_bed").items():
         bed = read_bed(path)
         overlaps = [((bed["chrom"] == c) & (bed["start"] < e) & (bed["end"] > s)).any()

@@ -34,6 +34,7 @@ from varflow.simulate.genotypes import Haplotypes, simulate_haplotypes
 from varflow.simulate.gwas import GwasConfig, simulate_gwas
 from varflow.simulate.motifs import MOTIFS
 from varflow.simulate.regulatory import design_chromosome
+from varflow.simulate.schemas import ELEMENTS, MOTIF_INSTANCES
 from varflow.simulate.vcfwrite import write_phased_vcf
 
 # Stage codes for seeding: each stage/chromosome pair draws from its own stream.
@@ -275,15 +276,17 @@ def build_cohort(config: SimulationConfig, outdir: Path | str, *, timings: dict[
         files["causal_variants"] = "truth/causal_variants.parquet"
         write_table(causal, tmp / files["causal_variants"], "causal_variants", prov)
         files["elements"] = "truth/elements.parquet"
-        write_table(elements, tmp / files["elements"], None, prov)
+        write_table(elements, tmp / files["elements"], ELEMENTS, prov)
         files["motif_instances"] = "truth/motif_instances.parquet"
-        write_table(instances, tmp / files["motif_instances"], None, prov)
+        write_table(instances, tmp / files["motif_instances"], MOTIF_INSTANCES, prov)
 
         files["finemap"] = "finemap.parquet"
         with timer("finemap"):
             write_table(_finemap_all(config, chroms, expr), tmp / files["finemap"], "finemap", prov)
         with timer("annotations"):
-            files.update(_write_annotations(config, chroms, genes, causal, elements, chrom_lengths, tmp, prov))
+            annotation_files, dl_informative = _write_annotations(config, chroms, genes, causal, elements,
+                                                                  chrom_lengths, tmp, prov)
+        files.update(annotation_files)
 
         with timer("gwas"), ReferenceGenome(tmp / files["reference"]) as reference:
             files.update(simulate_gwas(config.gwas, chrom_lengths, genes, reference, config.seed, tmp,
@@ -297,7 +300,7 @@ def build_cohort(config: SimulationConfig, outdir: Path | str, *, timings: dict[
             "n_genes": len(genes), "n_variants": n_variants, "n_indels": n_indels,
             "n_causal_variants": len(causal), "n_causal_genes": int(causal["gene_id"].nunique()),
             "cis_window": config.cis_window, "motifs": [m.name for m in MOTIFS],
-            "celltypes": list(config.celltypes), "dl_informative": files.pop("_dl_informative"),
+            "celltypes": list(config.celltypes), "dl_informative": dl_informative,
             "traits": sorted(files.get("sumstats", {})), "gwas_n": config.gwas.n_individuals,
             "mean_realised_h2": float(h2[h2 > 0].mean()) if (h2 > 0).any() else 0.0,
             "config": _plain(config.to_dict()),
@@ -354,7 +357,9 @@ def _finemap_all(config: SimulationConfig, chroms: list[_Chromosome], expr: np.n
 
 def _write_annotations(config: SimulationConfig, chroms: list[_Chromosome], genes: pd.DataFrame,
                        causal: pd.DataFrame, elements: pd.DataFrame, chrom_lengths: dict[str, int],
-                       tmp: Path, prov: Provenance) -> dict[str, Any]:
+                       tmp: Path, prov: Provenance) -> tuple[dict[str, Any], list[str]]:
+    """Write BEDs, gene constraint, dl_* scores and allele frequencies; return manifest entries and
+    the names of the informative dl_* columns."""
     rng = _rng(config, _ANNOTATION)
     files: dict[str, Any] = {"regulatory_bed": {}}
     for ct, bed in regulatory_beds(elements, chrom_lengths, list(config.celltypes), rng).items():
@@ -385,5 +390,4 @@ def _write_annotations(config: SimulationConfig, chroms: list[_Chromosome], gene
     files["allele_freq"] = "annotations/allele_freq.parquet"
     write_table(pd.DataFrame({"variant_id": ids_all, "maf": np.concatenate(mafs)}),
                 tmp / files["allele_freq"], "allele_freq", prov)
-    files["_dl_informative"] = informative
-    return files
+    return files, informative
