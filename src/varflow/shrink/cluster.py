@@ -1,0 +1,272 @@
+"""Variational Bayesian mixture of zero-mean Gaussians (truncated stick-breaking prior) for shrunk
+effects of one or more traits, run as many seeded restarts at once (arrays carry a restart axis).
+
+Model, for x_n in R^D (D traits): v_k ~ Beta(1, alpha), pi_k = v_k prod_{j<k} (1 - v_j) (v_K = 1),
+z_n ~ Cat(pi), Lambda_k ~ Wishart(nu0, W0 = I), x_n | z_n = k ~ N(0, Lambda_k^-1). Mean-field q(v) q(Lambda) q(z);
+coordinate ascent until the ELBO changes by less than ``tol``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import betaln, digamma, gammaln, logsumexp, multigammaln
+
+
+@dataclass
+class VBState:
+    """Variational parameters of R restarts: ``gamma`` (R, K, 2) Beta parameters of the sticks,
+    ``nu`` (R, K) Wishart degrees of freedom, ``W`` (R, K, D, D) Wishart scale matrices."""
+
+    gamma: np.ndarray
+    nu: np.ndarray
+    W: np.ndarray
+
+
+def _outer(X: np.ndarray) -> np.ndarray:
+    """(N, D*D) flattened outer products x_n x_n'; every quadratic form becomes one matrix product."""
+    return (X[:, :, None] * X[:, None, :]).reshape(len(X), -1)
+
+
+def _stats(XX: np.ndarray, resp: np.ndarray, D: int) -> tuple[np.ndarray, np.ndarray]:
+    """N_k (R, K) and S_k = sum_n r_nk x_n x_n' (R, K, D, D) from responsibilities (R, N, K)."""
+    Nk = resp.sum(axis=1, dtype=np.float64)
+    Sk = np.matmul(resp.transpose(0, 2, 1).astype(np.float64), XX).reshape(resp.shape[0], resp.shape[2], D, D)
+    return Nk, Sk
+
+
+
+
+
+def _m_step(Nk: np.ndarray, Sk: np.ndarray, alpha: float, nu0: float, W0inv: np.ndarray) -> VBState:
+    tail = np.cumsum(Nk[:, ::-1], axis=1)[:, ::-1] - Nk  # sum_{j>k} N_j
+    gamma = np.stack([1.0 + Nk, alpha + tail], axis=-1)
+    nu = nu0 + Nk
+    W = np.linalg.inv(W0inv + Sk)
+    return VBState(gamma, nu, W)
+
+
+def _expectations(state: VBState, D: int) -> tuple[np.ndarray, np.ndarray]:
+    """E[ln pi_k] (R, K) and E[ln |Lambda_k|] (R, K)."""
+    g1, g2 = state.gamma[..., 0], state.gamma[..., 1]
+    dsum = digamma(g1 + g2)
+    e_ln_v = digamma(g1) - dsum
+    e_ln_1mv = digamma(g2) - dsum
+    e_ln_v[:, -1] = 0.0  # truncation: the last stick takes the rest
+    e_ln_1mv[:, -1] = -np.inf
+    before = np.concatenate([np.zeros((len(g1), 1)), np.cumsum(e_ln_1mv[:, :-1], axis=1)], axis=1)
+    e_ln_pi = e_ln_v + before
+    d = np.arange(1, D + 1)
+    _, logdet = np.linalg.slogdet(state.W)
+    e_ln_lam = digamma((state.nu[..., None] + 1 - d) / 2).sum(-1) + D * np.log(2.0) + logdet
+    return e_ln_pi, e_ln_lam
+
+
+def _e_step(XX: np.ndarray, D: int, state: VBState, e_ln_pi: np.ndarray, e_ln_lam: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Responsibilities (R, N, K) and sum_nk r ln r (R,); in-place passes over the (R, N, K) array
+    because this is where the time goes."""
+    R, K = state.nu.shape
+    # float32 for the big array halves memory traffic; sums are accumulated in float64.
+    coef = (state.W.reshape(R, K, D * D) * (-0.5 * state.nu[:, :, None])).astype(np.float32)
+    log_r = np.matmul(XX.astype(np.float32, copy=False), coef.transpose(0, 2, 1))
+    log_r += (e_ln_pi + 0.5 * e_ln_lam - 0.5 * D * np.log(2 * np.pi)).astype(np.float32)[:, None, :]
+    log_r -= log_r.max(axis=2, keepdims=True)
+    resp = np.exp(log_r)
+    total = resp.sum(axis=2, keepdims=True)
+    resp /= total
+    log_r -= np.log(total)
+    resp_ln = resp * log_r
+    qz = resp_ln.sum(axis=(1, 2), dtype=np.float64)
+    return resp, qz
+
+
+def _log_wishart_norm(W: np.ndarray, nu: np.ndarray, D: int) -> np.ndarray:
+    """ln B(W, nu) of the Wishart density."""
+    _, logdet = np.linalg.slogdet(W)
+    return -0.5 * nu * logdet - 0.5 * nu * D * np.log(2.0) - multigammaln(nu / 2, D)
+
+
+def _elbo(D, qz, state, Nk, Sk, alpha, nu0, W0inv) -> np.ndarray:
+    """Evidence lower bound (R,) of each restart."""
+    e_ln_pi, e_ln_lam = _expectations(state, D)
+    tr_SW = np.einsum("rkde,rked->rk", Sk, state.W)
+    lik = (0.5 * Nk * (e_ln_lam - D * np.log(2 * np.pi)) - 0.5 * state.nu * tr_SW).sum(1)
+    safe_pi = np.where(Nk > 0, e_ln_pi, 0.0)
+    pz = (Nk * safe_pi).sum(1)
+    g1, g2 = state.gamma[:, :-1, 0], state.gamma[:, :-1, 1]
+    dsum = digamma(g1 + g2)
+    e_ln_v, e_ln_1mv = digamma(g1) - dsum, digamma(g2) - dsum
+    pv = ((alpha - 1) * e_ln_1mv - betaln(1.0, alpha)).sum(1)
+    qv = ((g1 - 1) * e_ln_v + (g2 - 1) * e_ln_1mv - betaln(g1, g2)).sum(1)
+    W0 = np.linalg.inv(W0inv)
+    tr_W0inv_W = np.einsum("de,rked->rk", W0inv, state.W)
+    plam = (_log_wishart_norm(W0[None, None], np.full_like(state.nu, nu0), D)
+            + 0.5 * (nu0 - D - 1) * e_ln_lam - 0.5 * state.nu * tr_W0inv_W).sum(1)
+    qlam = (_log_wishart_norm(state.W, state.nu, D) + 0.5 * (state.nu - D - 1) * e_ln_lam
+            - 0.5 * state.nu * D).sum(1)
+    return lik + pz - qz + pv - qv + plam - qlam
+
+
+@dataclass
+class VBRun:
+    """One restart's result: ``weights`` (K,) E[pi], ``cov`` (K, D, D) E[Lambda]^-1, ``elbo``, ``n_iter``."""
+
+    weights: np.ndarray
+    cov: np.ndarray
+    elbo: float
+    n_iter: int
+    converged: bool
+
+
+def fit_vb_restarts(X: np.ndarray, n_restarts: int = 25, K: int = 20, alpha: float = 0.5, nu0: float = 5.0,
+                    max_iter: int = 1000, tol: float = 1e-3, seed: int = 0, dead_count: float = 1e-3
+                    ) -> list[VBRun]:
+    """Fit ``n_restarts`` seeded VB mixtures to ``X`` (N, D) at once; restart i is initialised from
+    ``default_rng([seed, i])`` with random hard assignments. A restart stops updating once its ELBO
+    changes by less than ``tol``; the others go on (up to ``max_iter`` iterations)."""
+    N, D = X.shape
+    W0inv = np.eye(D)
+    XX = _outer(X)
+    resp = np.zeros((n_restarts, N, K))
+    for i in range(n_restarts):
+        labels = np.random.default_rng([seed, i]).integers(0, K, size=N)
+        resp[i, np.arange(N), labels] = 1.0
+    Nk, Sk = _stats(XX, resp, D)
+    state = _m_step(Nk, Sk, alpha, nu0, W0inv)
+    elbo = np.full(n_restarts, -np.inf)
+    n_iter = np.zeros(n_restarts, dtype=int)
+    active = np.ones(n_restarts, dtype=bool)
+    for it in range(max_iter):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        sub = VBState(state.gamma[a], state.nu[a], state.W[a])
+        e_ln_pi, e_ln_lam = _expectations(sub, D)
+        # Components are kept sorted by N_k, so the dead ones (expected count < dead_count in every
+        # active restart) are trailing: the E-step skips them (their responsibilities are set to 0).
+        live = int(max(1, (Nk[a] > dead_count).sum(axis=1).max()))
+        r, qz = _e_step(XX, D, VBState(sub.gamma[:, :live], sub.nu[:, :live], sub.W[:, :live]),
+                        e_ln_pi[:, :live], e_ln_lam[:, :live])
+        Nk_a, Sk_a = np.zeros((len(a), K)), np.zeros((len(a), K, D, D))
+        Nk_a[:, :live], Sk_a[:, :live] = _stats(XX, r, D)
+        # The stick-breaking prior is not exchangeable: keeping components ordered by N_k descending
+        # tightens the bound and leaves empty components last with negligible weight. Only the small
+        # sufficient statistics are permuted; responsibilities are recomputed from them next round.
+        order = np.argsort(-Nk_a, axis=1, kind="stable")
+        Nk_a = np.take_along_axis(Nk_a, order, axis=1)
+        Sk_a = np.take_along_axis(Sk_a, order[:, :, None, None], axis=1)
+        new = _m_step(Nk_a, Sk_a, alpha, nu0, W0inv)
+        new_elbo = _elbo(D, qz, new, Nk_a, Sk_a, alpha, nu0, W0inv)
+        Nk[a] = Nk_a
+        state.gamma[a], state.nu[a], state.W[a] = new.gamma, new.nu, new.W
+        n_iter[a] = it + 1
+        done = np.abs(new_elbo - elbo[a]) < tol
+        elbo[a] = new_elbo
+        active[a[done]] = False
+    runs = []
+    for i in range(n_restarts):
+        g = state.gamma[i]
+        ev = g[:, 0] / g.sum(1)
+        ev[-1] = 1.0
+        weights = ev * np.concatenate([[1.0], np.cumprod(1 - ev[:-1])])
+        cov = np.linalg.inv(state.nu[i][:, None, None] * state.W[i])
+        runs.append(VBRun(weights, cov, float(elbo[i]), int(n_iter[i]), not bool(active[i])))
+    return runs
+
+
+def effective_k(weights: np.ndarray, cover: float = 0.99) -> int:
+    """Fewest components whose weights sum to more than ``cover``."""
+    w = np.sort(weights)[::-1]
+    return int(min(np.searchsorted(np.cumsum(w), cover, side="right") + 1, len(w)))
+
+
+def _mixture_logpdf(X: np.ndarray, weights: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """(N, K) log pi_k N(x_n; 0, cov_k)."""
+    D = X.shape[1]
+    prec = np.linalg.inv(cov)
+    _, logdet = np.linalg.slogdet(cov)
+    quad = np.einsum("nd,kde,ne->nk", X, prec, X)
+    return np.log(weights)[None] - 0.5 * (D * np.log(2 * np.pi) + logdet[None] + quad)
+
+
+@dataclass
+class MixtureFit:
+    """Chosen mixture: ``weights`` (K,), ``cov`` (K, D, D) on the original effect scale, components ordered
+    by trace(cov) descending; ``labels`` (N,) of the fitted SNPs; ``scale`` the 1/mean(sd) rescaling
+    factor used; restart diagnostics in ``restarts``."""
+
+    weights: np.ndarray
+    cov: np.ndarray
+    labels: np.ndarray
+    scale: float
+    k: int
+    bic: float
+    restarts: list[dict] = field(default_factory=list)
+
+    def to_dict(self, traits: list[str]) -> dict:
+        return {"traits": traits, "k": self.k, "weights": self.weights.tolist(), "cov": self.cov.tolist(),
+                "scale": self.scale, "bic": self.bic, "restarts": self.restarts}
+
+
+def choose_k(ks: list[int]) -> int:
+    """Most common K (ties to the larger); K = 1 only when every run gave 1."""
+    values, counts = np.unique(ks, return_counts=True)
+    if len(values) > 1 and values[0] == 1:
+        values, counts = values[1:], counts[1:]
+    best = counts.max()
+    return int(values[counts == best].max())
+
+
+def fit_mixture(X: np.ndarray, n_restarts: int = 25, K: int = 20, alpha: float = 0.5, nu0: float = 5.0,
+                max_iter: int = 1000, tol: float = 1e-3, seed: int = 0) -> MixtureFit:
+    """Fit the zero-mean VB mixture to effects ``X`` (N, D) and pick one run (see module docs)."""
+    X = np.asarray(X, dtype=np.float64)
+    sd = X.std(axis=0)
+    scale = 1.0 / float(np.mean(sd)) if np.mean(sd) > 0 else 1.0
+    Xs = X * scale
+    runs = fit_vb_restarts(Xs, n_restarts, K, alpha, nu0, max_iter, tol, seed)
+    ks = [effective_k(r.weights) for r in runs]
+    k = choose_k(ks)
+    N, D = Xs.shape
+    best = None
+    diagnostics = []
+    for i, (run, k_i) in enumerate(zip(runs, ks)):
+        top = np.argsort(run.weights)[::-1][:k_i]
+        w = run.weights[top] / run.weights[top].sum()
+        loglik = float(logsumexp(_mixture_logpdf(Xs, w, run.cov[top]), axis=1).sum())
+        n_params = k_i * D * (D + 1) / 2 + (k_i - 1)
+        bic = -2 * loglik + n_params * np.log(N)
+        diagnostics.append({"restart": i, "k": k_i, "elbo": run.elbo, "bic": bic, "n_iter": run.n_iter,
+                            "converged": run.converged})
+        if k_i == k and (best is None or bic < best[0]):
+            best = (bic, w, run.cov[top])
+    bic, w, cov = best
+    order = np.argsort(-np.trace(cov, axis1=1, axis2=2), kind="stable")
+    w, cov = w[order], cov[order]
+    labels = np.argmax(_mixture_logpdf(Xs, w, cov), axis=1)
+    return MixtureFit(w, cov / scale ** 2, labels, scale, k, float(bic), diagnostics)
+
+
+def select_snps(effects: np.ndarray, max_tries: int = 10, min_pass: int = 1000) -> tuple[np.ndarray, float]:
+    """Mask (J,) of SNPs to cluster and the cutoff used.
+
+    ``effects`` (J, D): a SNP passes when |effect| > cutoff for any trait. The cutoff starts at 1e-5 /
+    1e-4 / 1e-3 for J <= 10k / 50k / more and is halved (too few pass) or doubled (too many) up to
+    ``max_tries`` times until between min(min_pass, upper) and upper = J/3 (J/5 when J > 15k) pass.
+    """
+    J = effects.shape[0]
+    cutoff = 1e-5 if J <= 10_000 else 1e-4 if J <= 50_000 else 1e-3
+    upper = J / 5 if J > 15_000 else J / 3
+    lower = min(min_pass, upper)
+    mags = np.abs(effects).max(axis=1)
+    for _ in range(max_tries):
+        n = int((mags > cutoff).sum())
+        if n < lower:
+            cutoff /= 2
+        elif n > upper:
+            cutoff *= 2
+        else:
+            break
+    return mags > cutoff, cutoff

@@ -1,0 +1,430 @@
+"""Readers for the shrink workflow's inputs: GWAS summary statistics (column aliases), LD panels
+(NPZ / NPY + SNP list / PLINK ``--r square`` text) and gene tables, plus matching of summary
+statistics to an LD panel by SNP ID with an allele check.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from varflow.errors import VarflowError
+from varflow.io.arrays import read_npz
+from varflow.io.contigs import strip_chr
+from varflow.io.tables import read_frame
+
+# Upper-cased alias -> canonical column. The first alias present in a file wins.
+SUMSTATS_ALIASES: dict[str, tuple[str, ...]] = {
+    "CHR": ("CHR", "CHROM", "#CHROM", "CHROMOSOME"),
+    "SNP": ("SNP", "ID", "RSID"),
+    "POS": ("POS", "BP"),
+    "A1": ("A1", "ALT"),
+    "A2": ("A2", "REF"),
+    "BETA": ("BETA", "EFFECT", "B", "LOG_ODDS", "OR"),
+    "SE": ("SE", "STDERR", "STD_ERR", "STANDARD_ERROR"),
+    "N": ("N",),
+}
+REQUIRED_SUMSTATS = ("CHR", "SNP", "A1", "A2", "BETA", "SE")
+
+GENE_ALIASES: dict[str, tuple[str, ...]] = {
+    "gene": ("GENE", "GENE_ID", "GENE_NAME", "NAME"),
+    "CHR": ("CHR", "CHROM", "#CHROM", "CHROMOSOME"),
+    "START": ("START", "BEGIN"),
+    "END": ("END", "STOP"),
+    "SNP_START": ("SNP_START",),
+    "SNP_END": ("SNP_END",),
+}
+
+_COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
+
+
+def _rename_aliases(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> tuple[pd.DataFrame, dict]:
+    upper = {str(c).upper(): c for c in df.columns}
+    mapping: dict[str, str] = {}
+    found: dict[str, str] = {}
+    for canonical, names in aliases.items():
+        for name in names:
+            if name in upper:
+                mapping[upper[name]] = canonical
+                found[canonical] = name
+                break
+    return df.rename(columns=mapping)[list(mapping.values())], found
+
+
+def _first_bad(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def read_sumstats(path: Path | str) -> pd.DataFrame:
+    """Read GWAS summary statistics (Parquet/CSV/TSV, delimiter sniffed) with column aliases.
+
+    Returns columns CHR, SNP, A1, A2, BETA, SE (+ POS, N when present); an ``OR`` column is turned
+    into log odds. Errors name the file, the column and the first bad row.
+    """
+    path = Path(path)
+    raw = read_frame(path)
+    df, found = _rename_aliases(raw, SUMSTATS_ALIASES)
+    missing = [c for c in REQUIRED_SUMSTATS if c not in df.columns]
+    if missing:
+        raise VarflowError(f"{path}: missing column(s) {', '.join(missing)} "
+                           f"(accepted names: {'; '.join('/'.join(SUMSTATS_ALIASES[m]) for m in missing)})")
+    if df.empty:
+        raise VarflowError(f"{path}: no rows")
+    for col in ("BETA", "SE"):
+        values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = _first_bad(bad)
+            raise VarflowError(f"{path}: column '{found[col]}' row {row}: not a finite number "
+                               f"({raw[found[col]].iloc[row]!r})")
+        df[col] = values
+    if found["BETA"] == "OR":
+        if (df["BETA"] <= 0).any():
+            raise VarflowError(f"{path}: column 'OR' row {_first_bad(df['BETA'].to_numpy() <= 0)}: odds ratio <= 0")
+        df["BETA"] = np.log(df["BETA"])
+    se_bad = df["SE"].to_numpy() <= 0
+    if se_bad.any():
+        raise VarflowError(f"{path}: column '{found['SE']}' row {_first_bad(se_bad)}: SE must be > 0")
+    for col in ("CHR", "SNP", "A1", "A2"):
+        df[col] = df[col].astype(str)
+    df["A1"] = df["A1"].str.upper()
+    df["A2"] = df["A2"].str.upper()
+    dup = df["SNP"].duplicated().to_numpy()
+    if dup.any():
+        row = _first_bad(dup)
+        raise VarflowError(f"{path}: duplicate SNP ID {df['SNP'].iloc[row]!r} at row {row}")
+    if "POS" in df.columns:
+        pos = pd.to_numeric(df["POS"], errors="coerce")
+        if pos.isna().any():
+            raise VarflowError(f"{path}: column '{found['POS']}' row {_first_bad(pos.isna().to_numpy())}: "
+                               "not an integer position")
+        df["POS"] = pos.astype(np.int64)
+    return df.reset_index(drop=True)
+
+
+@dataclass
+class LDPanel:
+    """One chromosome's LD: ``r`` (J, J) float32 signed correlations of the ``a1`` allele dosages,
+    ``snp`` (J,) IDs in LD order, ``pos`` (J,) int64 1-based or None, ``a1``/``a2`` (J,) or None."""
+
+    r: np.ndarray
+    snp: np.ndarray
+    pos: np.ndarray | None
+    a1: np.ndarray | None
+    a2: np.ndarray | None
+    source: str
+
+    @property
+    def n(self) -> int:
+        return len(self.snp)
+
+    def subset(self, idx: np.ndarray) -> "LDPanel":
+        pick = lambda a: None if a is None else a[idx]  # noqa: E731
+        return LDPanel(self.r[np.ix_(idx, idx)], self.snp[idx], pick(self.pos), pick(self.a1),
+                       pick(self.a2), self.source)
+
+
+def read_ld_text(path: Path | str, chunk_bytes: int = 1 << 24) -> np.ndarray:
+    """Parse a whitespace-separated numeric square matrix (PLINK ``--r square``) in streamed chunks.
+
+    Each chunk of whole lines is converted by numpy's C number parser straight into a preallocated
+    float32 (J, J) array; no per-line Python work and no regex. ``nan`` entries are kept as NaN
+    (and rejected later by validation).
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        first = handle.readline()
+        if not first.strip():
+            raise VarflowError(f"{path}: LD file is empty")
+        try:
+            row0 = np.array(first.split(), dtype=np.float64)
+        except ValueError:
+            raise VarflowError(f"{path}: line 1 is not numeric (a header line is not allowed)") from None
+        n = row0.size
+        out = np.empty(n * n, dtype=np.float32)
+        out[:n] = row0
+        filled = n
+        tail = b""
+        while True:
+            block = handle.read(chunk_bytes)
+            if not block:
+                break
+            block = tail + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                tail = block
+                continue
+            tail = block[cut + 1:]
+            filled = _parse_into(path, block[:cut + 1], out, filled, n)
+        if tail.strip():
+            filled = _parse_into(path, tail, out, filled, n)
+    if filled != n * n:
+        raise VarflowError(f"{path}: LD matrix is not square ({filled} values for {n} columns; "
+                           f"expected {n}x{n})")
+    return out.reshape(n, n)
+
+
+def _parse_into(path: Path, text: bytes, out: np.ndarray, filled: int, n: int) -> int:
+    values = np.array(text.split(), dtype=np.float32) if b"n" in text.lower() else \
+        np.fromstring(text, dtype=np.float32, sep=" ")
+    lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
+    if values.size != lines * n:
+        raise VarflowError(f"{path}: LD matrix is not square (a line near row {filled // n + 1} does not "
+                           f"have {n} values)")
+    if filled + values.size > out.size:
+        raise VarflowError(f"{path}: LD matrix has more than {n} rows for {n} columns (not square)")
+    out[filled:filled + values.size] = values
+    return filled + values.size
+
+
+def read_snp_list(path: Path | str) -> pd.DataFrame:
+    """SNP list of an LD matrix: a PLINK ``.bim`` (no header) or a table with a SNP/ID column
+    (+ optional POS, A1/ALT, A2/REF). Returns columns SNP (+ POS, A1, A2)."""
+    path = Path(path)
+    if not path.exists():
+        raise VarflowError(f"{path}: file not found")
+    if path.suffix == ".bim":
+        df = pd.read_csv(path, sep="\t", header=None, engine="c", dtype={1: str, 4: str, 5: str})
+        if df.shape[1] != 6:
+            raise VarflowError(f"{path}: a .bim file has 6 tab-separated columns, found {df.shape[1]}")
+        return pd.DataFrame({"SNP": df[1], "POS": df[3].astype(np.int64), "A1": df[4].str.upper(),
+                             "A2": df[5].str.upper()})
+    if path.suffix in (".txt", ".snplist") and "\t" not in path.read_text().split("\n", 1)[0] \
+            and "," not in path.read_text().split("\n", 1)[0]:
+        names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        if names and names[0].upper() in ("SNP", "ID", "RSID"):
+            names = names[1:]
+        return pd.DataFrame({"SNP": names})
+    df, _ = _rename_aliases(read_frame(path), {k: SUMSTATS_ALIASES[k] for k in ("SNP", "POS", "A1", "A2")})
+    if "SNP" not in df.columns:
+        raise VarflowError(f"{path}: SNP list needs a SNP/ID/RSID column")
+    for col in ("A1", "A2"):
+        if col in df.columns:
+            df[col] = df[col].astype(str).str.upper()
+    df["SNP"] = df["SNP"].astype(str)
+    return df
+
+
+def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
+    """Check an LD panel: square, symmetric, finite, |r| <= 1, size equal to the SNP list, unique IDs."""
+    r, where = panel.r, panel.source
+    if r.ndim != 2 or r.shape[0] != r.shape[1]:
+        raise VarflowError(f"{where}: LD matrix is not square (shape {r.shape})")
+    if r.shape[0] != panel.n:
+        raise VarflowError(f"{where}: LD matrix is {r.shape[0]}x{r.shape[1]} but the SNP list has {panel.n} SNPs")
+    finite = np.isfinite(r)
+    if not finite.all():
+        i, j = np.argwhere(~finite)[0]
+        raise VarflowError(f"{where}: LD matrix has a NaN/inf value at row {i}, column {j}")
+    if r.shape[0]:
+        asym = np.abs(r - r.T)
+        if asym.max() > sym_tol:
+            i, j = np.unravel_index(int(np.argmax(asym)), asym.shape)
+            raise VarflowError(f"{where}: LD matrix is not symmetric (r[{i},{j}]={r[i, j]:.4g} vs "
+                               f"r[{j},{i}]={r[j, i]:.4g})")
+        big = np.abs(r) > 1 + sym_tol
+        if big.any():
+            i, j = np.argwhere(big)[0]
+            raise VarflowError(f"{where}: LD value {r[i, j]:.4g} at row {i}, column {j} is outside [-1, 1]")
+    dup = pd.Series(panel.snp).duplicated().to_numpy()
+    if dup.any():
+        raise VarflowError(f"{where}: duplicate SNP ID {panel.snp[_first_bad(dup)]!r} in the LD SNP list")
+    return panel
+
+
+def read_ld(path: Path | str, snps: Path | str | None = None) -> LDPanel:
+    """Read one chromosome's LD panel and validate it.
+
+    ``path``: NPZ with arrays ``r`` (J, J) and ``snp`` (J,) (+ optional ``pos``, ``a1``, ``a2``), an
+    NPY matrix or a PLINK ``--r square`` text matrix (``.ld``, ``.txt``, optionally ``.gz``); the
+    latter two need ``snps`` (a .bim or SNP list, see ``read_snp_list``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise VarflowError(f"{path}: file not found")
+    pos = a1 = a2 = None
+    if path.suffix == ".npz":
+        arrays = read_npz(path, {"r": ("f", 2)})
+        r = arrays["r"].astype(np.float32, copy=False)
+        if "snp" in arrays:
+            snp = arrays["snp"].astype(str)
+            pos = arrays["pos"].astype(np.int64) if "pos" in arrays else None
+            a1 = np.char.upper(arrays["a1"].astype(str)) if "a1" in arrays else None
+            a2 = np.char.upper(arrays["a2"].astype(str)) if "a2" in arrays else None
+        elif snps is None:
+            raise VarflowError(f"{path}: NPZ has no 'snp' array; give the SNP list with --snps")
+    else:
+        if snps is None:
+            raise VarflowError(f"{path}: an NPY/text LD matrix needs its SNP list (--snps FILE)")
+        if path.suffix == ".npy":
+            try:
+                r = np.load(path, allow_pickle=False).astype(np.float32, copy=False)
+            except ValueError as exc:
+                raise VarflowError(f"{path}: not a readable NPY file ({exc})") from None
+        else:
+            r = read_ld_text(path)
+    if snps is not None:
+        table = read_snp_list(snps)
+        snp = table["SNP"].to_numpy(dtype=str)
+        pos = table["POS"].to_numpy(np.int64) if "POS" in table else pos
+        a1 = table["A1"].to_numpy(dtype=str) if "A1" in table else a1
+        a2 = table["A2"].to_numpy(dtype=str) if "A2" in table else a2
+    return validate_ld(LDPanel(r, snp, pos, a1, a2, str(path)))
+
+
+def read_genes(path: Path | str) -> pd.DataFrame:
+    """Gene table with columns gene, CHR, START, END (1-based inclusive bp) and optional SNP_START/SNP_END."""
+    path = Path(path)
+    df, _ = _rename_aliases(read_frame(path), GENE_ALIASES)
+    missing = [c for c in ("gene", "CHR") if c not in df.columns]
+    has_pos = "START" in df.columns and "END" in df.columns
+    has_idx = "SNP_START" in df.columns and "SNP_END" in df.columns
+    if missing or not (has_pos or has_idx):
+        need = missing + ([] if has_pos or has_idx else ["START/END or SNP_START/SNP_END"])
+        raise VarflowError(f"{path}: gene table is missing column(s) {', '.join(need)}")
+    df["gene"] = df["gene"].astype(str)
+    df["CHR"] = df["CHR"].astype(str)
+    for col in ("START", "END", "SNP_START", "SNP_END"):
+        if col in df.columns:
+            values = pd.to_numeric(df[col], errors="coerce")
+            if values.isna().any():
+                raise VarflowError(f"{path}: column '{col}' row {_first_bad(values.isna().to_numpy())}: not an integer")
+            df[col] = values.astype(np.int64)
+    return df.reset_index(drop=True)
+
+
+def gene_snp_ranges(genes: pd.DataFrame, chrom: str, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SNP index range [start, end) of each gene of ``chrom`` from base-pair positions.
+
+    ``pos`` (J,) sorted 1-based positions of the chromosome's SNPs in LD order; genes' START/END are
+    1-based inclusive. Returns (start, end) int64 arrays aligned with ``genes`` rows of that chromosome.
+    """
+    sub = genes[genes["CHR"].map(strip_chr) == strip_chr(chrom)]
+    start = np.searchsorted(pos, sub["START"].to_numpy(), side="left")
+    end = np.searchsorted(pos, sub["END"].to_numpy(), side="right")
+    return start.astype(np.int64), end.astype(np.int64)
+
+
+def _is_palindromic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    comp = np.array([s.translate(_COMPLEMENT) for s in a], dtype=object)
+    return comp == b
+
+
+def _complement(a: np.ndarray) -> np.ndarray:
+    return np.array([s.translate(_COMPLEMENT) for s in a], dtype=object)
+
+
+@dataclass
+class Matched:
+    """Summary statistics aligned to an LD panel.
+
+    ``ld_index`` (M,) int64 sorted indices into the panel's SNPs; ``beta``/``se`` (M,) float64 with
+    beta's sign flipped where the alleles were swapped; ``counts`` says how many SNPs were kept,
+    flipped, or dropped and why.
+    """
+
+    ld_index: np.ndarray
+    beta: np.ndarray
+    se: np.ndarray
+    counts: dict
+
+
+def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction: float = 0.5,
+                where: str = "sumstats") -> Matched:
+    """Match one chromosome's summary statistics to ``panel`` by SNP ID with an allele check.
+
+    A sumstats SNP whose ID is absent is also tried as ``chr:pos:alt:ref`` when its ID has that form
+    (swapped-allele IDs). Alleles equal -> kept; swapped -> kept with beta negated; reverse-strand
+    complement (non-palindromic only) -> kept; palindromic (A/T, C/G) SNPs that would need a swap are
+    strand-ambiguous and dropped; anything else is a mismatch and dropped. Raises VarflowError when
+    fewer than ``min_fraction`` of min(#sumstats SNPs on chrom, #LD SNPs) match.
+    """
+    on_chrom = sumstats[sumstats["CHR"].map(strip_chr) == strip_chr(chrom)]
+    if on_chrom.empty:
+        raise VarflowError(f"{where}: no SNPs on chromosome {chrom}")
+    lookup = pd.Series(np.arange(panel.n), index=pd.Index(panel.snp))
+    ids = on_chrom["SNP"].to_numpy(dtype=str)
+    idx = lookup.reindex(ids).to_numpy(dtype=np.float64, copy=True)
+    missing = np.isnan(idx)
+    if missing.any():
+        swapped_ids = np.array([_swap_id(s) for s in ids[missing]], dtype=object)
+        idx[missing] = lookup.reindex(swapped_ids).to_numpy()
+    found = ~np.isnan(idx)
+    counts = {"sumstats": int(len(on_chrom)), "ld": int(panel.n), "not_in_ld": int((~found).sum())}
+    rows = on_chrom[found]
+    li = idx[found].astype(np.int64)
+    beta = rows["BETA"].to_numpy(float).copy()
+    se = rows["SE"].to_numpy(float)
+    keep = np.ones(len(rows), dtype=bool)
+    if panel.a1 is not None and panel.a2 is not None:
+        s1 = rows["A1"].to_numpy(dtype=object)
+        s2 = rows["A2"].to_numpy(dtype=object)
+        l1 = panel.a1[li].astype(object)
+        l2 = panel.a2[li].astype(object)
+        same = (s1 == l1) & (s2 == l2)
+        swap = (s1 == l2) & (s2 == l1)
+        c1, c2 = _complement(s1), _complement(s2)
+        pal = _is_palindromic(s1, s2)
+        comp_same = ~pal & (c1 == l1) & (c2 == l2)
+        comp_swap = ~pal & (c1 == l2) & (c2 == l1)
+        ambiguous = pal & swap & ~same
+        flip = (swap | comp_swap) & ~ambiguous & ~same
+        ok = same | comp_same | flip
+        beta[flip] = -beta[flip]
+        keep = ok
+        counts.update(flipped=int(flip.sum()), ambiguous=int(ambiguous.sum()),
+                      mismatched=int((~ok & ~ambiguous).sum()))
+    dup = pd.Series(li[keep]).duplicated().to_numpy()
+    if dup.any():
+        raise VarflowError(f"{where}: two sumstats SNPs match the same LD SNP {panel.snp[li[keep][dup][0]]!r}")
+    li, beta, se = li[keep], beta[keep], se[keep]
+    order = np.argsort(li, kind="stable")
+    counts["matched"] = int(keep.sum())
+    need = min_fraction * min(len(on_chrom), panel.n)
+    if counts["matched"] < max(need, 1):
+        raise VarflowError(f"{where}: only {counts['matched']} of {len(on_chrom)} SNPs on {chrom} match the LD "
+                           f"panel {panel.source} by ID and alleles ({counts})")
+    return Matched(li[order], beta[order], se[order], counts)
+
+
+def _swap_id(snp: str) -> str:
+    parts = snp.split(":")
+    if len(parts) == 4:
+        return ":".join((parts[0], parts[1], parts[3], parts[2]))
+    return snp
+
+
+def gene_rows(genes: pd.DataFrame, table: pd.DataFrame) -> list[np.ndarray]:
+    """Row indices of ``table`` (columns CHR, POS, ld_index) inside each gene of ``genes``, per chromosome.
+
+    Genes with SNP_START/SNP_END use those LD-order index ranges [start, end) of their own chromosome;
+    otherwise START <= POS <= END (1-based inclusive) on their own chromosome. Chromosome names are
+    compared without a 'chr' prefix, and indices never leak from one chromosome to another.
+    """
+    bare = table["CHR"].map(strip_chr).to_numpy()
+    by_chrom: dict[str, np.ndarray] = {}
+    for chrom in np.unique(bare):
+        rows = np.flatnonzero(bare == chrom)
+        key = table["ld_index"].to_numpy()[rows] if "ld_index" in table else table["POS"].to_numpy()[rows]
+        order = np.argsort(key, kind="stable")
+        by_chrom[chrom] = rows[order]
+    use_idx = "SNP_START" in genes.columns and "SNP_END" in genes.columns and "ld_index" in table.columns
+    out = []
+    for g in genes.itertuples(index=False):
+        rows = by_chrom.get(strip_chr(str(g.CHR)))
+        if rows is None:
+            out.append(np.empty(0, dtype=np.int64))
+            continue
+        if use_idx:
+            key = table["ld_index"].to_numpy()[rows]
+            lo, hi = np.searchsorted(key, g.SNP_START, "left"), np.searchsorted(key, g.SNP_END, "left")
+        else:
+            pos = table["POS"].to_numpy()[rows]
+            lo, hi = np.searchsorted(pos, g.START, "left"), np.searchsorted(pos, g.END, "right")
+        out.append(rows[lo:hi])
+    return out

@@ -1,0 +1,181 @@
+"""Split one chromosome's LD matrix into approximately independent blocks.
+
+Candidate cut points are minima of the LD mass on the anti-diagonals (i + j = const) smoothed with a
+Hann window; each chosen cut is then refined to minimise the LD crossing it. LD "mass" is r^2 so
+that positive and negative correlations do not cancel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ROW_CHUNK = 512
+
+
+def ld_profiles(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Anti-diagonal LD sums and crossing LD of every cut point, in one pass over row chunks.
+
+    ``r`` (J, J) signed correlations. Returns ``antidiag`` (2J-1,) with antidiag[k] = sum_{i+j=k} r_ij^2
+    and ``crossing`` (J+1,) with crossing[m] = sum_{i<m<=j} r_ij^2 (cut before SNP m; 0 at both ends).
+    Memory stays at one (ROW_CHUNK, J) float32 chunk beyond the input.
+    """
+    n = r.shape[0]
+    antidiag = np.zeros(2 * n - 1, dtype=np.float64)
+    below = np.empty(n, dtype=np.float64)  # sum_{j<m} r_mj^2
+    above = np.empty(n, dtype=np.float64)  # sum_{j>m} r_mj^2
+    for lo in range(0, n, ROW_CHUNK):
+        sq = np.square(r[lo:lo + ROW_CHUNK], dtype=np.float32)
+        rows = np.arange(lo, lo + sq.shape[0])
+        cum = np.cumsum(sq, axis=1, dtype=np.float64)
+        below[rows] = np.where(rows > 0, cum[np.arange(len(rows)), np.maximum(rows - 1, 0)], 0.0)
+        above[rows] = cum[:, -1] - cum[np.arange(len(rows)), rows]
+        for k, i in enumerate(rows):
+            antidiag[i:i + n] += sq[k]
+    # Moving the cut from m to m+1 takes row m's pairs (i, m), i < m out and puts (m, j), j > m in.
+    crossing = np.zeros(n + 1, dtype=np.float64)
+    crossing[1:] = np.cumsum(above - below)
+    crossing[-1] = 0.0
+    return antidiag, np.maximum(crossing, 0.0)
+
+
+def _local_minima(x: np.ndarray) -> np.ndarray:
+    """Indices of strict-left / weak-right local minima of a 1-D profile (interior points only)."""
+    if x.size < 3:
+        return np.empty(0, dtype=np.int64)
+    inner = (x[1:-1] < x[:-2]) & (x[1:-1] <= x[2:])
+    return np.flatnonzero(inner) + 1
+
+
+def _hann_smooth(x: np.ndarray, half_width: int) -> np.ndarray:
+    if half_width < 1:
+        return x
+    w = np.hanning(2 * half_width + 3)[1:-1]  # drop the zero end points
+    w /= w.sum()
+    padded = np.pad(x, half_width, mode="edge")
+    return np.convolve(padded, w, mode="valid")
+
+
+def _pick_spaced(candidates: np.ndarray, values: np.ndarray, n_pick: int, min_gap: int, n: int) -> list[int]:
+    """Greedy: lowest ``values`` first, skipping candidates within ``min_gap`` of a chosen one or an end."""
+    chosen: list[int] = []
+    for c in candidates[np.argsort(values[candidates], kind="stable")]:
+        if c < min_gap or n - c < min_gap:
+            continue
+        if all(abs(c - d) >= min_gap for d in chosen):
+            chosen.append(int(c))
+            if len(chosen) == n_pick:
+                break
+    return chosen
+
+
+def find_blocks(r: np.ndarray, avg_block: int = 1000, half_width: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Block boundaries of a chromosome's LD.
+
+    ``r`` (J, J); ``avg_block`` target mean block size in SNPs. floor(J / avg_block) + 1 breakpoints
+    counting the chromosome end, i.e. floor(J / avg_block) interior cuts. Returns ``starts``, ``ends``
+    (B,) int64 SNP index ranges [start, end) covering 0..J in order.
+    """
+    n = r.shape[0]
+    n_cuts = n // avg_block
+    if n_cuts == 0 or n < 4:
+        return np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
+    antidiag, crossing = ld_profiles(r)
+    # The anti-diagonal i + j = 2m - 1 passes between SNPs m-1 and m: the profile of a cut before m.
+    profile = antidiag[1::2]  # cut positions m = 1..J-1
+    min_gap = max(1, n // (4 * (n_cuts + 1)))
+    hw = half_width
+    cuts: list[int] = []
+    while True:
+        smooth = _hann_smooth(profile, hw)
+        minima = _local_minima(smooth)
+        cuts = [c + 1 for c in _pick_spaced(minima, smooth, n_cuts, min_gap, n - 1)]
+        if len(cuts) == n_cuts or hw < 1:
+            break
+        hw //= 2
+    if len(cuts) < n_cuts:
+        # Too few usable minima (e.g. LD with no structure): fill with evenly spaced cuts.
+        even = np.linspace(0, n, n_cuts + 2)[1:-1].round().astype(int)
+        for c in even:
+            if len(cuts) == n_cuts:
+                break
+            if all(abs(c - d) >= min_gap for d in cuts):
+                cuts.append(int(c))
+    cuts = sorted(cuts)
+    refined = []
+    bounds = [0, *cuts, n]
+    for k in range(1, len(bounds) - 1):
+        left = bounds[k] - (bounds[k] - bounds[k - 1]) // 4
+        right = bounds[k] + (bounds[k + 1] - bounds[k]) // 4
+        window = np.arange(max(left, 1), min(right, n - 1) + 1)
+        refined.append(int(window[np.argmin(crossing[window])]))
+    edges = np.array([0, *sorted(set(refined)), n], dtype=np.int64)
+    return edges[:-1], edges[1:]
+
+
+def split_blocks(r: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """Per-block LD matrices (float32 copies) for the ranges [starts[b], ends[b])."""
+    return [np.ascontiguousarray(r[s:e, s:e], dtype=np.float32) for s, e in zip(starts, ends)]
+
+
+# ---- storage of a chromosome's blocks: one NPZ with the SNP list and one float32 array per block ----
+
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from varflow.errors import VarflowError  # noqa: E402
+from varflow.io.arrays import read_npz, write_npz  # noqa: E402
+from varflow.io.provenance import Provenance  # noqa: E402
+
+
+@dataclass
+class BlockLD:
+    """A chromosome's LD split in blocks: ``snp``/``pos``/``a1``/``a2`` (J,) in LD order, ``starts``/``ends``
+    (B,) index ranges, ``blocks`` list of (m_b, m_b) float32 matrices."""
+
+    chrom: str
+    snp: np.ndarray
+    pos: np.ndarray
+    a1: np.ndarray | None
+    a2: np.ndarray | None
+    starts: np.ndarray
+    ends: np.ndarray
+    blocks: list[np.ndarray]
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "CHR": self.chrom, "block": np.arange(len(self.starts), dtype=np.int64),
+            "start": self.starts.astype(np.int64), "end": self.ends.astype(np.int64),
+            "n_snps": (self.ends - self.starts).astype(np.int64),
+            "pos_start": self.pos[self.starts].astype(np.int64), "pos_end": self.pos[self.ends - 1].astype(np.int64),
+        })
+
+
+def write_block_ld(path: Path | str, data: BlockLD, provenance: Provenance | None = None) -> Path:
+    arrays = {"chrom": np.array(data.chrom), "snp": data.snp.astype(str), "pos": data.pos.astype(np.int64),
+              "starts": data.starts.astype(np.int64), "ends": data.ends.astype(np.int64)}
+    if data.a1 is not None and data.a2 is not None:
+        arrays["a1"] = data.a1.astype(str)
+        arrays["a2"] = data.a2.astype(str)
+    for b, blk in enumerate(data.blocks):
+        arrays[f"r_{b}"] = blk.astype(np.float32)
+    return write_npz(path, arrays, provenance)
+
+
+def read_block_ld(path: Path | str) -> BlockLD:
+    """Read a block NPZ written by ``write_block_ld`` and check that its blocks tile the SNP list."""
+    arrays = read_npz(path, {"snp": ("U", 1), "starts": ("i", 1), "ends": ("i", 1)})
+    starts, ends = arrays["starts"], arrays["ends"]
+    n = len(arrays["snp"])
+    if len(starts) == 0 or starts[0] != 0 or ends[-1] != n or np.any(starts[1:] != ends[:-1]):
+        raise VarflowError(f"{path}: block ranges do not tile the {n} SNPs")
+    blocks = []
+    for b, (s, e) in enumerate(zip(starts, ends)):
+        key = f"r_{b}"
+        if key not in arrays or arrays[key].shape != (e - s, e - s):
+            raise VarflowError(f"{path}: block {b} LD array '{key}' missing or not {e - s}x{e - s}")
+        blocks.append(arrays[key])
+    pos = arrays.get("pos", np.arange(1, n + 1, dtype=np.int64))
+    return BlockLD(str(arrays.get("chrom", np.array("?"))), arrays["snp"], pos, arrays.get("a1"), arrays.get("a2"),
+                   starts, ends, blocks)

@@ -1,0 +1,75 @@
+"""Table schemas of the shrink workflow's own artifacts (the shared ones live in varflow.io.schemas)."""
+
+from __future__ import annotations
+
+from varflow.io.schemas import Column, TableSchema
+
+LD_BLOCKS = TableSchema(
+    "shrink_ld_blocks",
+    (
+        Column("CHR", "str"),
+        Column("block", "int", "block index within the chromosome, 0-based"),
+        Column("start", "int", "first SNP index of the block in the chromosome's LD order"),
+        Column("end", "int", "one past the last SNP index"),
+        Column("n_snps", "int"),
+        Column("pos_start", "int", "1-based bp of the first SNP"),
+        Column("pos_end", "int", "1-based bp of the last SNP"),
+    ),
+    "Approximately independent LD blocks of one chromosome.",
+)
+
+EFFECTS = TableSchema(
+    "shrink_effects",
+    (
+        Column("CHR", "str"), Column("SNP", "str"), Column("POS", "int", "1-based bp"),
+        Column("A1", "str", "effect allele (the LD panel's a1)"), Column("A2", "str"),
+        Column("BETA", "float", "GWAS beta_hat aligned to A1"), Column("SE", "float"),
+        Column("BETA_SHRUNK", "float", "shrunk effect (ensemble mean or elastic net)"),
+        Column("block", "int", "LD block index within the chromosome"),
+        Column("ld_index", "int", "SNP index in the chromosome's full LD order"),
+    ),
+    "Shrunk effect sizes of one trait, SNPs in LD order.",
+)
+
+CLUSTERS = TableSchema(
+    "shrink_clusters",
+    (
+        Column("CHR", "str"), Column("SNP", "str"), Column("POS", "int"),
+        Column("cluster", "int", "component index ordered by trace(Sigma) descending; -1 = not clustered"),
+    ),
+    "Cluster label of every SNP; one BETA_SHRUNK_<trait> column per trait.",
+    extra="float",
+    optional=(Column("ld_index", "int", "SNP index in the chromosome's full LD order"),),
+)
+
+GENE_TESTS = TableSchema(
+    "shrink_gene_tests",
+    (
+        Column("gene", "str"), Column("CHR", "str"),
+        Column("n_snps", "int"),
+        Column("T", "float", "sum of squared shrunk effects over the gene's SNPs (NaN: gene has no SNPs)", nullable=True),
+        Column("P", "float", "P(T_null >= T) (NaN: gene has no SNPs)", nullable=True),
+        Column("Q", "float", "Benjamini-Hochberg q-value over the tested genes", nullable=True),
+    ),
+    "Gene-level tests of one trait.",
+    optional=(Column("eps", "float"), Column("SNP_START", "int"), Column("SNP_END", "int")),
+)
+
+MULTITRAIT_GENES = TableSchema(
+    "shrink_multitrait_genes",
+    (Column("gene", "str"), Column("CHR", "str"), Column("n_snps", "int")),
+    "Per-gene cluster fractions (frac_c<k>), mean products (prod_c<k>_<t1>_<t2>) and "
+    "sums of |effect| by association type (sum_abs_<type>_<trait>).",
+    extra="float",
+)
+
+CLUSTER_TYPES = TableSchema(
+    "shrink_cluster_types",
+    (
+        Column("cluster", "int"), Column("weight", "float", "mixture weight"),
+        Column("type", "str", "shared | specific_<trait> | other | null"),
+        Column("eig_ratio", "float", "largest / second-largest eigenvalue of Sigma_k"),
+        Column("angle_deg", "float", "angle of the main axis to the nearest trait axis, degrees"),
+    ),
+    "Association type of each multi-trait cluster from the eigen-structure of its covariance.",
+)

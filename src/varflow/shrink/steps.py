@@ -1,0 +1,272 @@
+"""File-in, file-out step functions of the shrink workflow. The CLI, the in-process pipeline and the
+Nextflow processes all call these; each reads its inputs once and writes its outputs atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from varflow.errors import VarflowError
+from varflow.io.provenance import Provenance
+from varflow.io.tables import read_table, write_table
+from varflow.shrink import schemas
+from varflow.shrink.inputs import read_ld, read_sumstats
+from varflow.shrink.ldblocks import BlockLD, find_blocks, read_block_ld, split_blocks, write_block_ld
+
+log = logging.getLogger("varflow")
+
+
+def ld_blocks_step(ld: Path, chrom: str, out_blocks: Path, out_ld: Path, snps: Path | None = None,
+                   avg_block: int = 1000, half_width: int = 200, provenance: Provenance | None = None) -> dict:
+    """Split chromosome ``chrom``'s LD into blocks: block table (Parquet) + per-block LD (NPZ float32)."""
+    panel = read_ld(ld, snps)
+    if panel.pos is None:
+        raise VarflowError(f"{ld}: the LD SNP list has no positions (POS); they are needed for the block table")
+    if np.any(np.diff(panel.pos) < 0):
+        raise VarflowError(f"{ld}: SNP positions are not sorted; LD order must follow the chromosome")
+    starts, ends = find_blocks(panel.r, avg_block=avg_block, half_width=half_width)
+    data = BlockLD(chrom, panel.snp, panel.pos, panel.a1, panel.a2, starts, ends, split_blocks(panel.r, starts, ends))
+    write_table(data.table(), out_blocks, schemas.LD_BLOCKS, provenance)
+    write_block_ld(out_ld, data, provenance)
+    return {"chrom": chrom, "n_snps": int(panel.n), "n_blocks": int(len(starts)),
+            "block_sizes": (ends - starts).tolist()}
+
+
+def train_step(outdir: Path, block_ld: list[Path] | None = None, msprime_chroms: int = 0,
+               msprime_snps: int = 1500, msprime_individuals: int = 500, msprime_mb: float = 8.0,
+               avg_block: int = 300, n_reps: int = 2, n_gwas: tuple[int, ...] = (500, 2000, 8000),
+               p_causal: tuple[float, ...] = (0.01, 0.05), h2: tuple[float, ...] = (0.3, 0.7),
+               s: float = 0.0, w: float = 0.0, n_models: int = 10, top_r: int = 15, lr: float = 1e-4,
+               batch_size: int = 256, max_epochs: int = 200, patience: int = 10, seed: int = 0,
+               device: str = "cpu", provenance: Provenance | None = None) -> dict:
+    """Simulate GWAS on LD blocks (given block NPZs and/or msprime chromosomes) and train the ensemble."""
+    from varflow.io.atomic import atomic_output
+    from varflow.shrink.simulate_training import msprime_ld, simulate_training_set
+    from varflow.shrink.train import train_ensemble
+
+    t0 = time.perf_counter()
+    blocks: list[np.ndarray] = []
+    freqs: list[np.ndarray] = []
+    for path in block_ld or []:
+        blocks += read_block_ld(path).blocks
+    for c in range(msprime_chroms):
+        r, _, freq = msprime_ld(msprime_snps, msprime_individuals, seed + 1000 + c, length_mb=msprime_mb)
+        starts, ends = find_blocks(r, avg_block=avg_block)
+        blocks += split_blocks(r, starts, ends)
+        freqs.append(freq)
+    if not blocks:
+        raise VarflowError("train needs LD: give --block-ld FILE(s) and/or --msprime-chroms N")
+    if s != 0.0 and (block_ld or len(freqs) != msprime_chroms or not freqs):
+        raise VarflowError("--s != 0 needs allele frequencies: use msprime LD only")
+    freq = np.concatenate(freqs) if freqs and not block_ld else None
+    data = simulate_training_set(blocks, n_reps, tuple(n_gwas), seed, tuple(p_causal), tuple(h2), s, w, freq, top_r)
+    t_sim = time.perf_counter() - t0
+    ens = train_ensemble(data, top_r, n_models=n_models, seed=seed, device=device, lr=lr,
+                         batch_size=batch_size, max_epochs=max_epochs, patience=patience)
+    ens.info.update({"n_blocks": len(blocks), "n_snps": int(sum(b.shape[0] for b in blocks)),
+                     "grid": {"p_causal": list(p_causal), "h2": list(h2), "n_gwas": list(n_gwas), "s": s, "w": w,
+                              "n_reps": n_reps},
+                     "seconds_simulate": round(t_sim, 2), "seconds_total": round(time.perf_counter() - t0, 2)})
+    if provenance is not None:
+        ens.info["command"] = provenance.command
+        ens.info["params"] = provenance.params
+    with atomic_output(outdir) as tmp:
+        ens.save(tmp, provenance)
+    return {"outdir": str(outdir), "n_models": n_models, "n_rows": ens.info["n_rows"],
+            "seconds": ens.info["seconds_total"]}
+
+
+def effects_step(sumstats: Path, block_ld: Path, out: Path, method: str = "nn", model: Path | None = None,
+                 device: str = "cpu", seed: int = 0, provenance: Provenance | None = None) -> dict:
+    """Shrunk effects of one trait on one chromosome (table schema shrink_effects)."""
+    from varflow.shrink.effects import shrink_effects
+    from varflow.shrink.model import Ensemble
+
+    ss = read_sumstats(sumstats)
+    bld = read_block_ld(block_ld)
+    ens = Ensemble.load(model) if method == "nn" else None
+    table, counts = shrink_effects(ss, bld, method=method, ensemble=ens, device=device, seed=seed,
+                                   where=str(sumstats))
+    write_table(table, out, schemas.EFFECTS, provenance)
+    log.info("shrink effects %s: %s", out, json.dumps(counts))
+    return {"chrom": bld.chrom, "method": method, **counts}
+
+
+def read_effects(paths: list[Path]) -> "pd.DataFrame":  # noqa: F821
+    """Concatenate effects tables (several chromosomes of one trait)."""
+    import pandas as pd
+
+    return pd.concat([read_table(p, schemas.EFFECTS) for p in paths], ignore_index=True)
+
+
+def parse_keyed(items: list[str], what: str) -> dict[str, list[Path]]:
+    """``NAME=PATH`` strings -> {NAME: [PATH, ...]} in the order given."""
+    out: dict[str, list[Path]] = {}
+    for item in items:
+        if "=" not in item:
+            raise VarflowError(f"{what}: expected NAME=PATH, got {item!r}")
+        name, path = item.split("=", 1)
+        out.setdefault(name.strip(), []).append(Path(path.strip()))
+    return out
+
+
+def joint_effects(effects: dict[str, list[Path]]) -> tuple["pd.DataFrame", list[str]]:  # noqa: F821
+    """SNPs present for every trait, with one BETA_SHRUNK_<trait> column per trait (in input order)."""
+    traits = list(effects)
+    joint = None
+    for trait in traits:
+        tab = read_effects(effects[trait])[["CHR", "SNP", "POS", "ld_index", "BETA_SHRUNK"]]
+        if tab["SNP"].duplicated().any():
+            raise VarflowError(f"effects of {trait}: SNP {tab['SNP'][tab['SNP'].duplicated()].iloc[0]!r} appears twice")
+        tab = tab.rename(columns={"BETA_SHRUNK": f"BETA_SHRUNK_{trait}"})
+        joint = tab if joint is None else joint.merge(tab[["SNP", f"BETA_SHRUNK_{trait}"]], on="SNP", how="inner")
+    if joint is None or joint.empty:
+        raise VarflowError("no SNP is shared by the effects of all traits")
+    return joint.reset_index(drop=True), traits
+
+
+def cluster_step(effects: dict[str, list[Path]], out: Path, out_model: Path, n_restarts: int = 25, k_max: int = 20,
+                 max_iter: int = 1000, tol: float = 1e-3, seed: int = 0, provenance: Provenance | None = None) -> dict:
+    """Cluster the shrunk effects of one or more traits (joined on SNP ID across traits)."""
+    from varflow.io.atomic import atomic_path
+    from varflow.shrink.cluster import fit_mixture, select_snps
+
+    t0 = time.perf_counter()
+    joint, traits = joint_effects(effects)
+    X = joint[[f"BETA_SHRUNK_{t}" for t in traits]].to_numpy(np.float64)
+    mask, cutoff = select_snps(X)
+    if mask.sum() < 2:
+        raise VarflowError(f"only {int(mask.sum())} SNPs have a shrunk effect above the cutoff; nothing to cluster")
+    fit = fit_mixture(X[mask], n_restarts=n_restarts, K=k_max, max_iter=max_iter, tol=tol, seed=seed)
+    labels = np.full(len(joint), -1, dtype=np.int64)
+    labels[mask] = fit.labels
+    table = joint[["CHR", "SNP", "POS"]].copy()
+    table["cluster"] = labels
+    table["ld_index"] = joint["ld_index"].astype(np.int64)
+    for t in traits:
+        table[f"BETA_SHRUNK_{t}"] = joint[f"BETA_SHRUNK_{t}"]
+    write_table(table, out, schemas.CLUSTERS, provenance)
+    model = fit.to_dict(traits) | {"cutoff": cutoff, "n_snps": int(len(joint)), "n_clustered": int(mask.sum()),
+                                   "seed": seed, "seconds": round(time.perf_counter() - t0, 3)}
+    with atomic_path(out_model, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(model, indent=1, default=float) + "\n")
+    return {"traits": traits, "k": fit.k, "weights": [round(w, 4) for w in fit.weights.tolist()],
+            "n_clustered": int(mask.sum()), "cutoff": cutoff, "seconds": model["seconds"]}
+
+
+def read_model(path: Path) -> dict:
+    try:
+        model = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise VarflowError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise VarflowError(f"{path}: not a cluster model JSON ({exc})") from None
+    for key in ("traits", "weights", "cov"):
+        if key not in model:
+            raise VarflowError(f"{path}: cluster model has no '{key}'")
+    return model
+
+
+def gene_test_step(effects: list[Path], ld: dict[str, Path], genes: Path, cluster_model: Path, out: Path,
+                   method: str = "auto", provenance: Provenance | None = None) -> dict:
+    """Gene-level tests of one trait over the chromosomes of ``effects``; ``ld`` maps chromosome -> full LD."""
+    import pandas as pd
+
+    from varflow.io.contigs import strip_chr
+    from varflow.shrink.genetest import bh_qvalues, gene_test, null_eps
+    from varflow.shrink.inputs import gene_rows, read_genes
+
+    model = read_model(cluster_model)
+    if len(model["traits"]) != 1:
+        raise VarflowError(f"{cluster_model}: gene-test needs a single-trait clustering, got traits {model['traits']}")
+    variances = np.array(model["cov"], dtype=float)[:, 0, 0]
+    eps = null_eps(np.array(model["weights"]), variances)
+    table = read_effects(effects)
+    gene_df = read_genes(genes)
+    ld_by_chrom = {strip_chr(k): v for k, v in ld.items()}
+    chroms = sorted(set(table["CHR"]), key=lambda c: (len(c), c))
+    missing = [c for c in chroms if strip_chr(c) not in ld_by_chrom]
+    if missing:
+        raise VarflowError(f"gene-test: no LD given for chromosome(s) {', '.join(missing)} (give --ld CHROM=PATH)")
+    gene_df = gene_df[gene_df["CHR"].map(strip_chr).isin([strip_chr(c) for c in chroms])].reset_index(drop=True)
+    rows_of = gene_rows(gene_df, table)
+    T = np.full(len(gene_df), np.nan)
+    P = np.full(len(gene_df), np.nan)
+    n = np.array([len(r) for r in rows_of], dtype=np.int64)
+    for chrom in chroms:
+        panel = read_ld(ld_by_chrom[strip_chr(chrom)])
+        li = table["ld_index"].to_numpy()
+        on = (table["CHR"] == chrom).to_numpy()
+        if li[on].max(initial=-1) >= panel.n or np.any(panel.snp[li[on]] != table["SNP"].to_numpy()[on]):
+            raise VarflowError(f"{ld_by_chrom[strip_chr(chrom)]}: LD SNP list does not match the effects' "
+                               f"ld_index on {chrom} (a different LD panel?)")
+        for g in np.flatnonzero(gene_df["CHR"].map(strip_chr).to_numpy() == strip_chr(chrom)):
+            rows = rows_of[g]
+            if rows.size == 0:
+                continue
+            r_g = panel.r[np.ix_(li[rows], li[rows])]  # from the full LD: genes may span blocks
+            T[g], P[g] = gene_test(table["BETA_SHRUNK"].to_numpy()[rows], r_g, eps, method)
+    result = pd.DataFrame({"gene": gene_df["gene"], "CHR": gene_df["CHR"], "n_snps": n, "T": T, "P": P,
+                           "Q": bh_qvalues(P), "eps": eps})
+    write_table(result, out, schemas.GENE_TESTS, provenance)
+    empty = result.loc[n == 0, "gene"].tolist()
+    if empty:
+        log.warning("gene-test: %d gene(s) have no SNPs and get no p-value: %s", len(empty), ", ".join(empty[:10]))
+    return {"n_genes": int(len(result)), "n_tested": int((n > 0).sum()), "genes_without_snps": empty,
+            "eps": eps, "n_q05": int((result["Q"] < 0.05).sum())}
+
+
+def multitrait_step(clusters: Path, cluster_model: Path, genes: Path, out_genes: Path, out_types: Path,
+                    provenance: Provenance | None = None) -> dict:
+    """Per-gene multi-trait summaries and cluster association types."""
+    from varflow.shrink.inputs import gene_rows, read_genes
+    from varflow.shrink.multitrait import cluster_types, gene_summaries
+
+    model = read_model(cluster_model)
+    traits = list(model["traits"])
+    if len(traits) < 2:
+        raise VarflowError(f"{cluster_model}: multi-trait needs a clustering of at least 2 traits, got {traits}")
+    table = read_table(clusters, schemas.CLUSTERS)
+    cols = [f"BETA_SHRUNK_{t}" for t in traits]
+    absent = [c for c in cols if c not in table.columns]
+    if absent:
+        raise VarflowError(f"{clusters}: missing column(s) {', '.join(absent)} named by {cluster_model}")
+    types = cluster_types(np.array(model["cov"]), np.array(model["weights"]), traits)
+    gene_df = read_genes(genes)
+    rows_of = gene_rows(gene_df, table)
+    summary = gene_summaries(gene_df, rows_of, table["cluster"].to_numpy(), table[cols].to_numpy(), traits, types)
+    write_table(summary, out_genes, schemas.MULTITRAIT_GENES, provenance)
+    write_table(types, out_types, schemas.CLUSTER_TYPES, provenance)
+    return {"traits": traits, "types": types["type"].tolist(), "n_genes": int(len(summary)),
+            "genes_without_snps": int((summary["n_snps"] == 0).sum())}
+
+
+def plots_step(outdir: Path, effects: dict[str, list[Path]] | None = None, clusters: Path | None = None,
+               cluster_model: Path | None = None, gene_tests: dict[str, list[Path]] | None = None,
+               multitrait: Path | None = None) -> dict:
+    """Write the PNGs that the given inputs allow; returns {figure name: path}."""
+    import pandas as pd
+
+    from varflow.io.atomic import ensure_writable_dir
+    from varflow.shrink import plots
+
+    ensure_writable_dir(outdir)
+    made: dict[str, str] = {}
+    for trait, paths in (effects or {}).items():
+        made[f"effects_{trait}"] = str(plots.effects_along_chromosome(read_effects(paths), trait,
+                                                                      outdir / f"effects_{trait}.png"))
+    if clusters is not None and cluster_model is not None:
+        model = read_model(cluster_model)
+        name = "clusters_" + "_".join(model["traits"])
+        made[name] = str(plots.cluster_scatter(read_table(clusters, schemas.CLUSTERS), model, outdir / f"{name}.png"))
+    if gene_tests:
+        tests = {t: pd.concat([read_table(p, schemas.GENE_TESTS) for p in ps]) for t, ps in gene_tests.items()}
+        made["gene_qq"] = str(plots.qq_plot(tests, outdir / "gene_qq.png"))
+    if multitrait is not None:
+        made["gene_cluster_fractions"] = str(plots.gene_cluster_fractions(
+            read_table(multitrait, schemas.MULTITRAIT_GENES), outdir / "gene_cluster_fractions.png"))
+    return made

@@ -1,0 +1,134 @@
+"""Summary-statistics / LD / gene readers of the shrink workflow: aliases, allele matching, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from varflow.errors import VarflowError
+from varflow.io.arrays import write_npz
+from varflow.shrink.inputs import (LDPanel, gene_rows, match_to_ld, read_genes, read_ld, read_ld_text,
+                                   read_sumstats)
+
+
+def _panel(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, 3 * n))
+    r = np.corrcoef(A).astype(np.float32)
+    snp = np.array([f"chr1:{100 * (i + 1)}:{'ACGTAC'[i % 6]}:{'GTACTT'[i % 6]}" for i in range(n)])
+    a2 = np.array([s.split(":")[2] for s in snp])
+    a1 = np.array([s.split(":")[3] for s in snp])
+    return LDPanel(r, snp, np.arange(1, n + 1) * 100, a1, a2, "panel")
+
+
+def test_aliases_and_odds_ratio(tmp_path):
+    path = tmp_path / "ss.tsv"
+    pd.DataFrame({"#CHROM": ["1", "1"], "RSID": ["a", "b"], "BP": [5, 9], "ALT": ["a", "C"], "REF": ["G", "T"],
+                  "OR": [2.0, 0.5], "STDERR": [0.1, 0.2]}).to_csv(path, sep="\t", index=False)
+    df = read_sumstats(path)
+    assert list(df["A1"]) == ["A", "C"]
+    np.testing.assert_allclose(df["BETA"], np.log([2.0, 0.5]))
+    assert df["POS"].dtype == np.int64 and list(df["SNP"]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.drop(columns="SE"), "missing column"),
+    (lambda d: d.assign(SE=[0.1, 0.0]), "row 1: SE must be > 0"),
+    (lambda d: d.assign(BETA=[np.nan, 1.0]), "row 0: not a finite number"),
+    (lambda d: d.assign(BETA=["1", "inf"]), "row 1: not a finite number"),
+    (lambda d: d.assign(SNP=["x", "x"]), "duplicate SNP ID 'x' at row 1"),
+])
+def test_bad_sumstats(tmp_path, change, message):
+    base = pd.DataFrame({"CHR": ["1", "1"], "SNP": ["a", "b"], "A1": ["A", "C"], "A2": ["G", "T"],
+                         "BETA": [0.1, 0.2], "SE": [0.1, 0.1]})
+    path = tmp_path / "ss.csv"
+    change(base).to_csv(path, index=False)
+    with pytest.raises(VarflowError, match=message) as err:
+        read_sumstats(path)
+    assert str(path) in str(err.value)
+
+
+def test_match_flips_swapped_and_drops_ambiguous():
+    panel = _panel()
+    # SNP 0: same alleles; 1: swapped (ID kept); 2: ID written with swapped alleles; 3: strand complement;
+    # 4: palindromic needing a swap (ambiguous); 5: mismatched alleles.
+    a1, a2 = panel.a1, panel.a2
+    snp2 = panel.snp[2].split(":")
+    comp = str.maketrans("ACGT", "TGCA")
+    rows = [
+        (panel.snp[0], a1[0], a2[0], 0.5),
+        (panel.snp[1], a2[1], a1[1], 0.5),
+        (":".join([snp2[0], snp2[1], snp2[3], snp2[2]]), a2[2], a1[2], 0.5),
+        (panel.snp[3], a1[3].translate(comp), a2[3].translate(comp), 0.5),
+        (panel.snp[4], "T", "A", 0.5),
+        (panel.snp[5], "G", "G", 0.5),
+    ]
+    panel.a1[4], panel.a2[4] = "A", "T"
+    ss = pd.DataFrame(rows, columns=["SNP", "A1", "A2", "BETA"]).assign(CHR="chr1", SE=0.1)
+    m = match_to_ld(ss, panel, "1", min_fraction=0.1)
+    assert list(m.ld_index) == [0, 1, 2, 3]
+    np.testing.assert_allclose(m.beta, [0.5, -0.5, -0.5, 0.5])
+    assert m.counts["ambiguous"] == 1 and m.counts["mismatched"] == 1 and m.counts["flipped"] == 2
+
+
+def test_too_few_matches_is_an_error():
+    panel = _panel()
+    ss = pd.DataFrame({"CHR": "1", "SNP": ["nope1", "nope2", panel.snp[0]], "A1": "A", "A2": "G",
+                       "BETA": 0.1, "SE": 0.1})
+    with pytest.raises(VarflowError, match="only 1 of 3 SNPs on 1 match"):
+        match_to_ld(ss, panel, "1")
+    with pytest.raises(VarflowError, match="no SNPs on chromosome chr2"):
+        match_to_ld(ss, panel, "chr2")
+
+
+def test_ld_readers_agree(tmp_path):
+    panel = _panel(7)
+    np.savetxt(tmp_path / "m.ld", panel.r, fmt="%.6f")
+    pd.DataFrame({"c": 1, "SNP": panel.snp, "cm": 0, "POS": panel.pos, "A1": panel.a1, "A2": panel.a2}).to_csv(
+        tmp_path / "m.bim", sep="\t", header=False, index=False)
+    np.save(tmp_path / "m.npy", panel.r)
+    write_npz(tmp_path / "m.npz", {"r": panel.r, "snp": panel.snp, "pos": panel.pos, "a1": panel.a1, "a2": panel.a2})
+    text = read_ld(tmp_path / "m.ld", tmp_path / "m.bim")
+    npy = read_ld(tmp_path / "m.npy", tmp_path / "m.bim")
+    npz = read_ld(tmp_path / "m.npz")
+    np.testing.assert_allclose(text.r, panel.r, atol=1e-6)
+    np.testing.assert_array_equal(npy.r, npz.r)
+    assert list(text.snp) == list(panel.snp) and list(text.a1) == list(panel.a1)
+    # streamed parsing across many small chunks gives the same matrix
+    np.testing.assert_allclose(read_ld_text(tmp_path / "m.ld", chunk_bytes=17), panel.r, atol=1e-6)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r[:, :-1], "not square"),
+    (lambda r: r + np.triu(np.full_like(r, 0.1), 1), "not symmetric"),
+    (lambda r: np.where(np.eye(len(r), dtype=bool), np.nan, r), "NaN/inf value at row 0, column 0"),
+])
+def test_bad_ld(tmp_path, mutate, message):
+    panel = _panel(5)
+    write_npz(tmp_path / "bad.npz", {"r": mutate(panel.r.copy()).astype(np.float32), "snp": panel.snp})
+    with pytest.raises(VarflowError, match=message):
+        read_ld(tmp_path / "bad.npz")
+
+
+def test_ld_size_must_match_snp_list(tmp_path):
+    panel = _panel(5)
+    write_npz(tmp_path / "bad.npz", {"r": panel.r, "snp": panel.snp[:4]})
+    with pytest.raises(VarflowError, match="SNP list has 4 SNPs"):
+        read_ld(tmp_path / "bad.npz")
+    np.savetxt(tmp_path / "ragged.ld", panel.r[:, :4])
+    with pytest.raises(VarflowError, match="not square"):
+        read_ld(tmp_path / "ragged.ld", tmp_path / "list.txt")
+
+
+def test_gene_rows_per_chromosome(tmp_path):
+    table = pd.DataFrame({"CHR": ["chr1"] * 4 + ["chr2"] * 3, "POS": [10, 20, 30, 40, 10, 20, 30],
+                          "ld_index": [0, 1, 2, 3, 0, 1, 2]})
+    path = tmp_path / "genes.csv"
+    pd.DataFrame({"gene": ["g1", "g2", "g3"], "CHR": ["1", "chr2", "chr3"], "START": [15, 15, 1],
+                  "END": [30, 30, 100]}).to_csv(path, index=False)
+    genes = read_genes(path)
+    rows = gene_rows(genes, table)
+    assert [list(r) for r in rows] == [[1, 2], [5, 6], []]
+    by_index = genes.assign(SNP_START=[0, 2, 0], SNP_END=[1, 3, 1])
+    assert [list(r) for r in gene_rows(by_index, table)] == [[0], [6], []]
