@@ -93,6 +93,26 @@ def test_expression_genes_and_samples_match_genes_table_and_vcf(tiny_cohort, vcf
         assert 0 <= tss - w and tss + w <= lengths[chrom]
 
 
+def test_ld_decays_with_distance_like_human_data(vcf_table):
+    """Coalescent with recombination: nearby common variants are far more correlated than distant ones."""
+    df, haps, _ = vcf_table
+    freq = haps.mean(axis=1)
+    common = np.flatnonzero((df["chrom"] == "chr1").to_numpy() & (freq > 0.1) & (freq < 0.9))
+    r2 = np.corrcoef(haps[common].astype(float)) ** 2
+    dist = np.abs(df["pos"].to_numpy()[common][:, None] - df["pos"].to_numpy()[common][None, :])
+    near = r2[(dist > 0) & (dist < 5_000)].mean()
+    far = r2[(dist > 100_000) & (dist < 200_000)].mean()
+    assert near > 2 * far and near > 0.1
+
+
+def test_gene_bodies_lie_on_their_chromosome(tiny_cohort):
+    genes = read_table(tiny_cohort.path("genes"), "genes")
+    lengths = genes["chrom"].map(tiny_cohort.info["chrom_lengths"])
+    assert ((genes["start"] >= 0) & (genes["end"] <= lengths) & (genes["start"] < genes["end"])).all()
+    assert ((genes["tss"] >= genes["start"]) & (genes["tss"] < genes["end"])).all()
+    assert genes["gene_id"].is_unique
+
+
 def test_gc_content_and_cpg_depletion(genome):
     seq = "".join(genome.values())
     c, g = seq.count("C") / len(seq), seq.count("G") / len(seq)
@@ -159,6 +179,14 @@ def test_expression_carries_the_true_cis_effects(tiny_cohort, vcf_table):
             est.extend(coef[1:])
     assert len(truth) >= 10
     assert np.corrcoef(truth, est)[0, 1] > 0.7
+    # Share of variance the causal dosages explain, per gene: about the drawn h2 range 0.1-0.6.
+    r2 = []
+    for gene, grp in causal.groupby("gene_id"):
+        x = dosage[[row_of[v] for v in grp["variant_id"]]].T
+        y = expr.loc[gene].to_numpy()
+        fitted = x @ np.linalg.lstsq(x - x.mean(0), y - y.mean(), rcond=None)[0]
+        r2.append(np.var(fitted) / np.var(y))
+    assert 0.1 < np.median(r2) < 0.65
     null_genes = set(expr.index) - set(causal["gene_id"])
     assert len(null_genes) >= 1
 
