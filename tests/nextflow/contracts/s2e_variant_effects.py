@@ -1,0 +1,28 @@
+"""Contract of modules/local/s2e_variant_effects: variant_scores Parquet the eqtl workflow reads."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+
+def _fixture():
+    spec = importlib.util.spec_from_file_location("s2e_fixture", Path(__file__).with_name("s2e_fixture.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stage(workdir: Path, tiny_cohort) -> dict:
+    fixture = _fixture()
+    shards = fixture.stage_shards(workdir, tiny_cohort)
+    model = fixture.stage_model(workdir, tiny_cohort)
+    return {"inputs": {"meta": {"id": "tiny"}, "shards": shards, "model": model}, "ext": {"args": "--device cpu"}}
+
+
+def check(workdir: Path, outputs: dict) -> None:
+    from varflow.io.tables import read_table
+
+    (scores,) = outputs["scores"]
+    table = read_table(scores, "variant_scores")
+    assert {"variant_id", "gene_id", "s2e_ism", "s2e_gxi"} <= set(table.columns) and len(table) > 0
