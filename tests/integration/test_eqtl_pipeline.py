@@ -73,8 +73,7 @@ def test_cli_steps_scatter_over_chromosomes(run, tiny_cohort, tmp_path):
         return res.output
 
     c = tiny_cohort
-    call("featurize", "--finemap", c.path("finemap"), "--genes", c.path("genes"), "--cohort", c.root,
-         "--outdir", tmp_path / "feat")
+    call("featurize", "--cohort", c.root, "--outdir", tmp_path / "feat")   # finemap/genes from the manifest
     call("labels", "--finemap", c.path("finemap"), "--outdir", tmp_path / "lab")
     folds = (tmp_path / "lab" / "folds.txt").read_text().split()
     assert folds == (out / "labels" / "folds.txt").read_text().split()
@@ -82,10 +81,9 @@ def test_cli_steps_scatter_over_chromosomes(run, tiny_cohort, tmp_path):
         call("train", "--features", tmp_path / "feat" / "features.parquet", "--contract",
              tmp_path / "feat" / "contract.json", "--labels", tmp_path / "lab" / "labels.parquet",
              "--chrom", chrom, "--iterations", 30, "--outdir", tmp_path / f"train_{chrom}")
-    dirs = [a for chrom in folds for a in ("--train-dir", tmp_path / f"train_{chrom}")]
+    dirs = [tmp_path / f"train_{chrom}" for chrom in folds]
     call("evaluate", *dirs, "--n-boot", 50, "--outdir", tmp_path / "ev")
-    models = [a for chrom in folds for a in ("--models", tmp_path / f"train_{chrom}")]
-    call("predict", "--features", tmp_path / "feat" / "features.parquet", *models, "--out", tmp_path / "pred")
+    call("predict", "--features", tmp_path / "feat" / "features.parquet", "--out", tmp_path / "pred", *dirs)
     pred = pd.read_parquet(tmp_path / "pred.parquet")
     for chrom in folds:
         assert (pred.loc[pred["chrom"] == chrom, "model"] == f"model_{chrom}_weighted.cbm").all()

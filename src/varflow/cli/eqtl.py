@@ -18,6 +18,18 @@ CONFIG_HELP = "eqtl YAML config (sources, categories, weights, CatBoost, labels)
 COHORT_HELP = "Cohort folder whose manifest resolves 'cohort:' sources in the config."
 
 
+def _cohort_file(given: Optional[Path], cohort: Optional[Path], key: str, option: str) -> Path:
+    """An input given directly, or else the file the cohort manifest names under ``key``."""
+    from varflow.errors import VarflowError
+    from varflow.io.cohort import Cohort
+
+    if given is not None:
+        return given
+    if cohort is None:
+        raise VarflowError(f"give {option} or --cohort (a folder whose cohort.yaml names '{key}')")
+    return Cohort.load(cohort).path(key)
+
+
 def _config(config: Optional[Path], cohort: Optional[Path], resolve_files: bool = True):
     from varflow.eqtl.config import load_config
     from varflow.io.cohort import Cohort
@@ -29,8 +41,11 @@ def _config(config: Optional[Path], cohort: Optional[Path], resolve_files: bool 
 @app.command()
 @handles_errors
 def featurize(
-    finemap: Path = typer.Option(..., "--finemap", help="Fine-mapping table (variant_id, gene_id, pip, cs[, maf])."),
-    genes: Path = typer.Option(..., "--genes", help="Gene table (gene_id, chrom, tss 0-based)."),
+    finemap: Optional[Path] = typer.Option(None, "--finemap",
+                                           help="Fine-mapping table (variant_id, gene_id, pip, cs[, maf]); "
+                                                "default: the cohort's 'finemap'."),
+    genes: Optional[Path] = typer.Option(None, "--genes",
+                                         help="Gene table (gene_id, chrom, tss 0-based); default: the cohort's 'genes'."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes features.parquet and contract.json."),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     cohort: Optional[Path] = typer.Option(None, "--cohort", help=COHORT_HELP),
@@ -40,6 +55,8 @@ def featurize(
     """Features for every variant-gene pair plus the feature contract."""
     from varflow.eqtl.steps import featurize_step
 
+    finemap = _cohort_file(finemap, cohort, "finemap", "--finemap")
+    genes = _cohort_file(genes, cohort, "genes", "--genes")
     prov = provenance("eqtl featurize", {"finemap": finemap, "genes": genes, "config": config, "contract": contract})
     res = featurize_step(finemap, genes, _config(config, cohort), outdir, contract=contract, provenance=prov)
     typer.echo(json.dumps(res))
@@ -48,14 +65,16 @@ def featurize(
 @app.command()
 @handles_errors
 def labels(
-    finemap: Path = typer.Option(..., "--finemap", help="Fine-mapping table."),
+    finemap: Optional[Path] = typer.Option(None, "--finemap", help="Fine-mapping table; default: the cohort's."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes labels.parquet and folds.txt."),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    cohort: Optional[Path] = typer.Option(None, "--cohort", help="Cohort folder naming 'finemap'."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Negative-sampling seed (default: the config's)."),
 ) -> None:
     """Train/test positives from PIPs and type-matched negatives with balanced weights."""
     from varflow.eqtl.steps import labels_step
 
+    finemap = _cohort_file(finemap, cohort, "finemap", "--finemap")
     prov = provenance("eqtl labels", {"finemap": finemap, "config": config}, seed)
     cfg = _config(config, None, resolve_files=False)  # labels need only the label rules
     typer.echo(json.dumps(labels_step(finemap, cfg, outdir, seed=seed, provenance=prov)))
@@ -94,7 +113,7 @@ def train(
 @app.command()
 @handles_errors
 def evaluate(
-    train_dir: List[Path] = typer.Option(..., "--train-dir", help="Train output folder(s); repeat to pool folds."),
+    train_dir: List[Path] = typer.Argument(..., help="Train output folder(s) whose held-out folds are pooled."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes metrics.json, importance.parquet, curves.png."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Paired bootstrap replicates."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
@@ -115,7 +134,7 @@ def evaluate(
 def predict(
     features: Path = typer.Option(..., "--features", help="features.parquet (featurized with the model's contract)."),
     out: Path = typer.Option(..., "--out", help="Output prefix: writes PREFIX.parquet and PREFIX.tsv.gz (+ .tbi)."),
-    models: Optional[List[Path]] = typer.Option(None, "--models", help="Train output folder(s) with model_<chrom>_*.cbm."),
+    models: Optional[List[Path]] = typer.Argument(None, help="Train output folder(s) with model_<chrom>_*.cbm."),
     model: Optional[Path] = typer.Option(None, "--model", help="Score every row with this one .cbm instead."),
     contract: Optional[Path] = typer.Option(None, "--contract", help="Feature contract (default: <models>/contract.json)."),
     kind: str = typer.Option("weighted", "--kind", help="weighted | unweighted fold models."),

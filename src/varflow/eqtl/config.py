@@ -12,7 +12,7 @@ A new cell type or tissue needs only a new YAML file. Example (see ``varflow/dat
     labels: {npr: 10}
     catboost: {iterations: 1000}
 
-A source names its file either by ``path`` (relative to the YAML file's folder, or absolute) or by
+A source names its file either by ``path`` (relative to the YAML file's real location, or absolute) or by
 ``cohort`` (a key of a cohort manifest; a keyed group such as ``regulatory_bed`` expands to one feature
 per entry). Built-in feature categories (``distance``, ``variant_type``, ``allele_freq``) always exist
 with weight 1 unless the config sets them.
@@ -148,7 +148,8 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
     categories, weights, labels and CatBoost sections).
     """
     where = str(path) if path is not None else "<eqtl config>"
-    base = path.parent if path is not None else Path.cwd()
+    # a staged config (e.g. a Nextflow symlink) keeps relative paths anchored at the original file
+    base = path.resolve().parent if path is not None else Path.cwd()
     if not isinstance(doc, dict):
         raise _err(where, "the config must be a YAML mapping")
     unknown = set(doc) - {"name", "seed", "sources", "categories", "labels", "catboost", "allele_freq"}

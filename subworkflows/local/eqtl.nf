@@ -1,0 +1,46 @@
+/*
+ * EQTL: causal eQTL classifier (scEEMS/GEMS method). featurize + labels once per cohort, train
+ * scattered over held-out chromosomes (one task per LOCO fold, label process_gpu), then evaluate the
+ * pooled held-out folds and score every variant-gene pair with the model that held out its chromosome.
+ * Everything cell-type specific lives in the YAML config; a new cell type needs only a new config.
+ */
+
+include { EQTL_FEATURIZE } from '../../modules/local/eqtl_featurize/main'
+include { EQTL_LABELS    } from '../../modules/local/eqtl_labels/main'
+include { EQTL_TRAIN     } from '../../modules/local/eqtl_train/main'
+include { EQTL_EVALUATE  } from '../../modules/local/eqtl_evaluate/main'
+include { EQTL_PREDICT   } from '../../modules/local/eqtl_predict/main'
+
+workflow EQTL {
+    take:
+    ch_cohort // channel: [ val(meta), path(cohort folder) ], its cohort.yaml names finemap, genes, annotations
+    config    // value: path(eqtl YAML config)
+
+    main:
+    EQTL_FEATURIZE(ch_cohort, config)
+    EQTL_LABELS(ch_cohort, config)
+
+    // one train task per chromosome that has test positives (folds.txt, one chromosome per line)
+    ch_chroms = EQTL_LABELS.out.folds
+        .flatMap { meta, folds -> folds.readLines().findAll { line -> line.trim() }.collect { chrom -> [meta, chrom.trim()] } }
+    ch_train_in = ch_chroms
+        .combine(EQTL_FEATURIZE.out.features, by: 0)
+        .combine(EQTL_LABELS.out.labels, by: 0)
+    EQTL_TRAIN(ch_train_in, config)
+
+    ch_folds = EQTL_TRAIN.out.fold.groupTuple()
+    EQTL_EVALUATE(ch_folds)
+    EQTL_PREDICT(EQTL_FEATURIZE.out.features.join(ch_folds))
+
+    ch_versions = EQTL_FEATURIZE.out.versions
+        .mix(EQTL_LABELS.out.versions, EQTL_TRAIN.out.versions, EQTL_EVALUATE.out.versions,
+             EQTL_PREDICT.out.versions)
+
+    emit:
+    metrics     = EQTL_EVALUATE.out.metrics  // channel: [ val(meta), path(metrics.json) ]
+    plots       = EQTL_EVALUATE.out.plots    // channel: [ val(meta), path(curves.png) ]
+    predictions = EQTL_PREDICT.out.tsv       // channel: [ val(meta), path(tsv.gz), path(tbi) ]
+    parquet     = EQTL_PREDICT.out.parquet   // channel: [ val(meta), path(predictions.parquet) ]
+    folds       = ch_folds                   // channel: [ val(meta), [ path(train fold folder) ] ]
+    versions    = ch_versions                // channel: [ path(versions.yml) ]
+}

@@ -1,0 +1,31 @@
+"""Contract of modules/local/eqtl_train: one LOCO fold of the tiny cohort, few trees, on the CPU."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+from varflow.eqtl.config import default_config_path
+
+_spec = importlib.util.spec_from_file_location("eqtl_common", Path(__file__).with_name("eqtl_common.py"))
+_stage = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_stage)
+
+
+def stage(workdir: Path, tiny_cohort) -> dict:
+    folds = _stage.featurize_and_label(workdir, tiny_cohort)
+    shutil.copy(default_config_path(), workdir / "eqtl.yaml")
+    return {"inputs": {"meta": {"id": "tiny"}, "chrom": folds[0], "features": "feat/features.parquet",
+                       "contract": "feat/contract.json", "labels": "lab/labels.parquet", "config": "eqtl.yaml"},
+            "ext": {"args": "--device cpu --iterations 20"}}
+
+
+def check(workdir: Path, outputs: dict) -> None:
+    (fold,) = outputs["fold"]
+    (info,) = fold.glob("fold_*.json")
+    doc = json.loads(info.read_text())
+    assert doc["heldout"] not in doc["train_chroms"]
+    assert (fold / f"model_{doc['heldout']}_weighted.cbm").is_file()
+    assert (fold / f"model_{doc['heldout']}_unweighted.cbm").is_file()
