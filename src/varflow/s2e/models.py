@@ -85,7 +85,10 @@ class PersonalModel(nn.Module):
 
     The trunk embeds the reference (once per gene in the batch) and both haplotypes; haplotype
     embeddings are averaged; one shared Linear+ReLU maps both to z_ref and z_pers; the mean head reads
-    z_ref, the deviation head reads z_pers - z_ref (zero for a reference-only genome).
+    z_ref, the deviation head reads z_pers - z_ref (zero for a reference-only genome) after a
+    BatchNorm: a few variants move the position-averaged embedding by ~1/L of a local change, and the
+    normalisation brings that difference to unit scale instead of leaving the head to learn a gain
+    of several hundred.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -94,7 +97,8 @@ class PersonalModel(nn.Module):
         self.trunk = Trunk(cfg)
         self.shared = nn.Sequential(nn.Linear(cfg.channels, cfg.hidden), nn.ReLU())
         self.mean_head = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
-        self.dev_head = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
+        self.dev_head = nn.Sequential(nn.BatchNorm1d(cfg.hidden), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
+                                      nn.Linear(cfg.hidden, 1))
 
     @classmethod
     def from_reference(cls, ref_model: ReferenceModel) -> "PersonalModel":
