@@ -146,3 +146,27 @@ def test_fold_without_test_positives_is_skipped_and_one_chromosome_fails(trained
     one = labels[labels["chrom"] == "chr1"]
     with pytest.raises(VarflowError, match="at least 2 chromosomes"):
         train_loco(trained["feats"], one, trained["contract"], trained["cfg"], tmp_path)
+
+
+def test_cuda_trains_only_the_unweighted_model_on_gpu(trained, tmp_path, monkeypatch, caplog):
+    """No GPU here: record the parameters each model is built with, then train on the CPU."""
+    import catboost
+
+    seen = []
+    real = catboost.CatBoostClassifier
+
+    class Recording(real):
+        def __init__(self, **params):
+            seen.append(dict(params))
+            params.pop("task_type", None)
+            params.pop("devices", None)
+            super().__init__(**params)
+
+    monkeypatch.setattr(catboost, "CatBoostClassifier", Recording)
+    with caplog.at_level(logging.WARNING, logger="varflow"):
+        train_loco(trained["feats"], trained["labels"], trained["contract"], trained["cfg"], tmp_path,
+                   chroms=["chr1"], device="cuda")
+    weighted, unweighted = seen
+    assert "feature_weights" in weighted and "task_type" not in weighted
+    assert unweighted.get("task_type") == "GPU" and "feature_weights" not in unweighted
+    assert "feature_weights is CPU-only" in caplog.text and "reproducible" in caplog.text
