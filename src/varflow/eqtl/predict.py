@@ -20,7 +20,7 @@ import pandas as pd
 
 from varflow.eqtl.contract import FeatureContract
 from varflow.eqtl.schemas import FEATURES, PREDICTIONS
-from varflow.eqtl.train import _chrom_order
+from varflow.eqtl.train import chrom_order
 from varflow.errors import VarflowError
 from varflow.io.atomic import ensure_writable_dir
 from varflow.io.provenance import Provenance
@@ -81,7 +81,7 @@ def predict(features: pd.DataFrame, contract: FeatureContract, model_dirs: list[
                         "chrom": chrom, "pos": features["pos"].astype("int64"), "ref": features["ref"],
                         "alt": features["alt"], "pip": features["pip"].astype(float),
                         "pred_probability": prob, "model": used.astype(str)})
-    names = sorted(set(chrom), key=_chrom_order)
+    names = sorted(set(chrom), key=chrom_order)
     rank = pd.Series(np.arange(len(names)), index=names).loc[chrom].to_numpy()
     order = np.lexsort((out["gene_id"].to_numpy(), out["pos"].to_numpy(), rank))
     return out.iloc[order].reset_index(drop=True)

@@ -18,7 +18,7 @@ from varflow.eqtl.featurize import featurize_files
 from varflow.eqtl.labels import make_labels
 from varflow.eqtl.predict import predict_files
 from varflow.eqtl.schemas import FEATURES, LABELS
-from varflow.eqtl.train import _chrom_order, train_loco
+from varflow.eqtl.train import chrom_order, train_loco
 from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
@@ -47,7 +47,7 @@ def labels_step(finemap: Path, config: EqtlConfig, outdir: Path, *, seed: int | 
     outdir = ensure_writable_dir(Path(outdir))
     write_table(labels, outdir / LABELS_NAME, LABELS, provenance)
     test_pos = labels[(labels["set"] == "test") & (labels["label"] == 1)]
-    folds = sorted(test_pos["chrom"].unique(), key=_chrom_order)
+    folds = sorted(test_pos["chrom"].unique(), key=chrom_order)
     with atomic_path(outdir / FOLDS_NAME, suffix=".txt") as tmp:
         tmp.write_text("".join(f"{c}\n" for c in folds))
     counts = labels.groupby(["set", "label"]).size()

@@ -72,7 +72,7 @@ def join_training_data(features: pd.DataFrame, labels: pd.DataFrame, contract: F
 
 def fold_plan(data: TrainingData, chroms: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
     """Chromosomes to hold out, and {chrom: reason} for those skipped (no test positives, one class)."""
-    all_chroms = sorted(set(data.chrom), key=_chrom_order)
+    all_chroms = sorted(set(data.chrom), key=chrom_order)
     if len(all_chroms) < 2:
         raise VarflowError(f"LOCO needs labelled variants on at least 2 chromosomes, found {all_chroms}")
     wanted = all_chroms if chroms is None else list(chroms)
@@ -94,7 +94,8 @@ def fold_plan(data: TrainingData, chroms: list[str] | None = None) -> tuple[list
     return run, skipped
 
 
-def _chrom_order(c: str) -> tuple[int, str]:
+def chrom_order(c: str) -> tuple[int, str]:
+    """Sort key: chr1 < chr2 < ... < chr10 < chrX (numeric chromosomes first, by number)."""
     bare = c[3:] if c.lower().startswith("chr") else c
     return (int(bare), "") if bare.isdigit() else (10**6, bare)
 
@@ -115,7 +116,8 @@ class LocoTrainer:
         self.contract = contract
         self.device = device
 
-    def _pool(self, data: TrainingData):
+    def build_pool(self, data: TrainingData):
+        """The train-set rows as one quantised CatBoost Pool (float32, border_count borders) + their row indices."""
         from catboost import Pool
 
         rows = np.flatnonzero(data.is_train)
@@ -163,7 +165,7 @@ class LocoTrainer:
                             "importance_unweighted": importance["unweighted"], "fold": chrom})
         info = {"heldout": chrom, "n_train": int(rows.size), "n_train_pos": int(data.y[rows].sum()),
                 "n_test": int(test_rows.size), "n_test_pos": int(data.y[test_rows].sum()),
-                "train_chroms": sorted(set(data.chrom[rows]), key=_chrom_order), "device": self.device}
+                "train_chroms": sorted(set(data.chrom[rows]), key=chrom_order), "device": self.device}
         return {"models": models, "heldout": heldout, "importance": imp, "info": info}
 
 
@@ -186,7 +188,7 @@ def train_loco(features: pd.DataFrame, labels: pd.DataFrame, contract: FeatureCo
         _write_json(outdir / "skipped.json", skipped)
         return {"folds": [], "skipped": skipped}
     trainer = LocoTrainer(config, contract, device)
-    pool, pool_rows = trainer._pool(data)
+    pool, pool_rows = trainer.build_pool(data)
     for chrom in run:
         res = trainer.fit_fold(data, pool, pool_rows, chrom)
         for kind, model in res["models"].items():
