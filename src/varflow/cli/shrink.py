@@ -93,6 +93,7 @@ def effects(
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder from train (default: the shipped ensemble)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     seed: int = typer.Option(0, "--seed"),
+    trait: Optional[str] = typer.Option(None, "--trait", help="Trait name (default: the sumstats file name up to its first dot)."),
 ) -> None:
     """Shrunk effect sizes of every SNP of one chromosome for one trait."""
     from varflow.device import resolve_device
@@ -104,4 +105,80 @@ def effects(
         raise VarflowError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     prov = provenance("shrink effects", {"sumstats": sumstats, "block_ld": block_ld, "method": method, "model": model}, seed)
     dev = resolve_device(device) if method == "nn" else "cpu"
-    typer.echo(json.dumps(effects_step(sumstats, block_ld, out, method, model, dev, seed, prov)))
+    typer.echo(json.dumps(effects_step(sumstats, block_ld, out, method, model, dev, seed, prov, trait)))
+
+
+@app.command()
+@handles_errors
+def cluster(
+    effects: List[Path] = typer.Argument(..., help="Effects tables or folders of them (any chromosomes; one or "
+                                         "more traits, from their TRAIT column; SNPs joined across traits)."),
+    out: Path = typer.Option(..., "--out", help="Cluster labels per SNP (Parquet)."),
+    out_model: Path = typer.Option(..., "--out-model", help="Mixture parameters (JSON)."),
+    n_restarts: int = typer.Option(25, "--restarts", min=1, help="Seeded VB restarts."),
+    k_max: int = typer.Option(20, "--k-max", min=2, help="Truncation level of the stick-breaking prior."),
+    max_iter: int = typer.Option(1000, "--max-iter", min=1),
+    tol: float = typer.Option(1e-3, "--tol", help="Stop when the ELBO changes by less than this."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Cluster shrunk effects of one or more traits with a VB mixture of zero-mean Gaussians."""
+    from varflow.shrink.steps import cluster_step
+
+    prov = provenance("shrink cluster", {"effects": effects, "restarts": n_restarts, "k_max": k_max,
+                                         "max_iter": max_iter, "tol": tol}, seed)
+    typer.echo(json.dumps(cluster_step(effects, out, out_model, n_restarts, k_max, max_iter, tol, seed, prov)))
+
+
+@app.command("gene-test")
+@handles_errors
+def gene_test(
+    effects: List[Path] = typer.Argument(..., help="Effects tables (or folders) of ONE trait, any chromosomes."),
+    ld: List[Path] = typer.Option(..., "--ld", help="Full LD NPZ of a chromosome, or a folder of them (repeatable); "
+                                  "matched to chromosomes by SNP list."),
+    genes: Path = typer.Option(..., "--genes", help="Gene table: gene, CHR, START, END (1-based) [SNP_START, SNP_END]."),
+    cluster_model: Path = typer.Option(..., "--cluster-model", help="Single-trait mixture JSON of this trait (for eps)."),
+    out: Path = typer.Option(..., "--out", help="Gene tests (Parquet)."),
+    method: str = typer.Option("auto", "--method", help="auto (Imhof, saddlepoint below 1e-4) | imhof | saddlepoint | liu."),
+) -> None:
+    """Gene-level tests: sum of squared shrunk effects vs its weighted chi-square null."""
+    from varflow.errors import VarflowError
+    from varflow.shrink.genetest import P_METHODS
+    from varflow.shrink.steps import gene_test_step
+
+    if method not in P_METHODS:
+        raise VarflowError(f"--method must be one of {', '.join(P_METHODS)}, got {method!r}")
+    prov = provenance("shrink gene-test", {"effects": effects, "ld": ld, "genes": genes,
+                                           "cluster_model": cluster_model, "method": method})
+    typer.echo(json.dumps(gene_test_step(effects, ld, genes, cluster_model, out, method, prov)))
+
+
+@app.command("multi-trait")
+@handles_errors
+def multi_trait(
+    clusters: Path = typer.Option(..., "--clusters", help="Cluster labels of a multi-trait clustering."),
+    cluster_model: Path = typer.Option(..., "--cluster-model", help="Its mixture JSON."),
+    genes: Path = typer.Option(..., "--genes", help="Gene table."),
+    out_genes: Path = typer.Option(..., "--out-genes", help="Per-gene summaries (Parquet)."),
+    out_types: Path = typer.Option(..., "--out-types", help="Cluster association types (Parquet)."),
+) -> None:
+    """Per-gene cluster fractions, cross-trait products, and shared/specific cluster types."""
+    from varflow.shrink.steps import multitrait_step
+
+    prov = provenance("shrink multi-trait", {"clusters": clusters, "cluster_model": cluster_model, "genes": genes})
+    typer.echo(json.dumps(multitrait_step(clusters, cluster_model, genes, out_genes, out_types, prov)))
+
+
+@app.command()
+@handles_errors
+def plots(
+    outdir: Path = typer.Option(..., "--outdir", help="Folder for the PNGs."),
+    effects: Optional[List[Path]] = typer.Option(None, "--effects", help="Effects table or folder (repeatable)."),
+    clusters: Optional[Path] = typer.Option(None, "--clusters", help="Cluster labels (Parquet)."),
+    cluster_model: Optional[Path] = typer.Option(None, "--cluster-model", help="Mixture JSON of --clusters."),
+    gene_tests: Optional[List[Path]] = typer.Option(None, "--gene-tests", help="Gene tests table or folder (repeatable)."),
+    multitrait: Optional[Path] = typer.Option(None, "--multitrait", help="Per-gene multi-trait summaries."),
+) -> None:
+    """Figures: effects along the chromosome, cluster scatter, gene-test QQ, per-gene cluster fractions."""
+    from varflow.shrink.steps import plots_step
+
+    typer.echo(json.dumps(plots_step(outdir, effects, clusters, cluster_model, gene_tests, multitrait)))

@@ -124,14 +124,23 @@ def fit_vb_restarts(X: np.ndarray, n_restarts: int = 25, K: int = 20, alpha: flo
                     max_iter: int = 1000, tol: float = 1e-3, seed: int = 0, dead_count: float = 1e-3
                     ) -> list[VBRun]:
     """Fit ``n_restarts`` seeded VB mixtures to ``X`` (N, D) at once; restart i is initialised from
-    ``default_rng([seed, i])`` with random hard assignments. A restart stops updating once its ELBO
+    ``default_rng([seed, i])`` with random hard assignments (one trait: random |x|-rank groups). A restart stops updating once its ELBO
     changes by less than ``tol``; the others go on (up to ``max_iter`` iterations)."""
     N, D = X.shape
     W0inv = np.eye(D)
     XX = _outer(X)
     resp = np.zeros((n_restarts, N, K))
+    rank = np.argsort(np.argsort(np.abs(X[:, 0]), kind="stable"), kind="stable")
     for i in range(n_restarts):
-        labels = np.random.default_rng([seed, i]).integers(0, K, size=N)
+        rng = np.random.default_rng([seed, i])
+        if D == 1:
+            # One trait: start from K groups of increasing |x| split at random ranks. Zero-mean
+            # components that start with equal variances separate very slowly (thousands of
+            # iterations); starting them apart converges in tens to hundreds.
+            cuts = np.sort(rng.choice(np.arange(1, N), size=min(K - 1, N - 1), replace=False))
+            labels = np.searchsorted(cuts, rank, side="right")
+        else:
+            labels = rng.integers(0, K, size=N)
         resp[i, np.arange(N), labels] = 1.0
     Nk, Sk = _stats(XX, resp, D)
     state = _m_step(Nk, Sk, alpha, nu0, W0inv)
@@ -254,12 +263,13 @@ def select_snps(effects: np.ndarray, max_tries: int = 10, min_pass: int = 1000) 
 
     ``effects`` (J, D): a SNP passes when |effect| > cutoff for any trait. The cutoff starts at 1e-5 /
     1e-4 / 1e-3 for J <= 10k / 50k / more and is halved (too few pass) or doubled (too many) up to
-    ``max_tries`` times until between min(min_pass, upper) and upper = J/3 (J/5 when J > 15k) pass.
+    ``max_tries`` times until between min(min_pass, upper / 2) and upper = J/3 (J/5 when J > 15k) pass.
     """
     J = effects.shape[0]
     cutoff = 1e-5 if J <= 10_000 else 1e-4 if J <= 50_000 else 1e-3
     upper = J / 5 if J > 15_000 else J / 3
-    lower = min(min_pass, upper)
+    # When J/3 < min_pass the spec's window is empty; keep a feasible one of width 2 (the cutoff steps by 2).
+    lower = min(min_pass, upper / 2)
     mags = np.abs(effects).max(axis=1)
     for _ in range(max_tries):
         n = int((mags > cutoff).sum())

@@ -26,7 +26,8 @@ def matched_blocks(block_ld: BlockLD, matched: Matched) -> tuple[list[np.ndarray
 
 
 def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn", ensemble: Ensemble | None = None,
-                   device: str = "cpu", seed: int = 0, where: str = "sumstats") -> tuple[pd.DataFrame, dict]:
+                   device: str = "cpu", seed: int = 0, where: str = "sumstats", trait: str = "trait"
+                   ) -> tuple[pd.DataFrame, dict]:
     """Match ``sumstats`` to the chromosome's LD SNPs and shrink their effects.
 
     Returns the effects table (schema shrink_effects, SNPs in LD order) and the matching counts.
@@ -49,7 +50,7 @@ def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn"
     a1 = block_ld.a1[li] if block_ld.a1 is not None else sumstats.set_index("SNP").reindex(block_ld.snp[li])["A1"]
     a2 = block_ld.a2[li] if block_ld.a2 is not None else sumstats.set_index("SNP").reindex(block_ld.snp[li])["A2"]
     table = pd.DataFrame({
-        "CHR": block_ld.chrom, "SNP": block_ld.snp[li].astype(str), "POS": block_ld.pos[li].astype(np.int64),
+        "TRAIT": trait, "CHR": block_ld.chrom, "SNP": block_ld.snp[li].astype(str), "POS": block_ld.pos[li].astype(np.int64),
         "A1": np.asarray(a1, dtype=str), "A2": np.asarray(a2, dtype=str),
         "BETA": matched.beta, "SE": matched.se, "BETA_SHRUNK": shrunk.astype(np.float64),
         "block": block_of, "ld_index": li.astype(np.int64),

@@ -21,7 +21,7 @@ LD_BLOCKS = TableSchema(
 EFFECTS = TableSchema(
     "shrink_effects",
     (
-        Column("CHR", "str"), Column("SNP", "str"), Column("POS", "int", "1-based bp"),
+        Column("TRAIT", "str", "trait name"), Column("CHR", "str"), Column("SNP", "str"), Column("POS", "int", "1-based bp"),
         Column("A1", "str", "effect allele (the LD panel's a1)"), Column("A2", "str"),
         Column("BETA", "float", "GWAS beta_hat aligned to A1"), Column("SE", "float"),
         Column("BETA_SHRUNK", "float", "shrunk effect (ensemble mean or elastic net)"),
@@ -45,7 +45,7 @@ CLUSTERS = TableSchema(
 GENE_TESTS = TableSchema(
     "shrink_gene_tests",
     (
-        Column("gene", "str"), Column("CHR", "str"),
+        Column("TRAIT", "str"), Column("gene", "str"), Column("CHR", "str"),
         Column("n_snps", "int"),
         Column("T", "float", "sum of squared shrunk effects over the gene's SNPs (NaN: gene has no SNPs)", nullable=True),
         Column("P", "float", "P(T_null >= T) (NaN: gene has no SNPs)", nullable=True),

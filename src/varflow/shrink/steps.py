@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from varflow.errors import VarflowError
+from varflow.io.arrays import read_npz
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
 from varflow.shrink import schemas
@@ -80,8 +81,14 @@ def train_step(outdir: Path, block_ld: list[Path] | None = None, msprime_chroms:
             "seconds": ens.info["seconds_total"]}
 
 
+def trait_name(sumstats: Path) -> str:
+    """Default trait name: the sumstats file name up to its first dot (trait1.sumstats.parquet -> trait1)."""
+    return Path(sumstats).name.split(".")[0]
+
+
 def effects_step(sumstats: Path, block_ld: Path, out: Path, method: str = "nn", model: Path | None = None,
-                 device: str = "cpu", seed: int = 0, provenance: Provenance | None = None) -> dict:
+                 device: str = "cpu", seed: int = 0, provenance: Provenance | None = None,
+                 trait: str | None = None) -> dict:
     """Shrunk effects of one trait on one chromosome (table schema shrink_effects)."""
     from varflow.shrink.effects import shrink_effects
     from varflow.shrink.model import Ensemble
@@ -89,37 +96,50 @@ def effects_step(sumstats: Path, block_ld: Path, out: Path, method: str = "nn", 
     ss = read_sumstats(sumstats)
     bld = read_block_ld(block_ld)
     ens = Ensemble.load(model) if method == "nn" else None
+    trait = trait or trait_name(sumstats)
     table, counts = shrink_effects(ss, bld, method=method, ensemble=ens, device=device, seed=seed,
-                                   where=str(sumstats))
+                                   where=str(sumstats), trait=trait)
     write_table(table, out, schemas.EFFECTS, provenance)
     log.info("shrink effects %s: %s", out, json.dumps(counts))
-    return {"chrom": bld.chrom, "method": method, **counts}
+    return {"trait": trait, "chrom": bld.chrom, "method": method, **counts}
 
 
-def read_effects(paths: list[Path]) -> "pd.DataFrame":  # noqa: F821
-    """Concatenate effects tables (several chromosomes of one trait)."""
-    import pandas as pd
-
-    return pd.concat([read_table(p, schemas.EFFECTS) for p in paths], ignore_index=True)
-
-
-def parse_keyed(items: list[str], what: str) -> dict[str, list[Path]]:
-    """``NAME=PATH`` strings -> {NAME: [PATH, ...]} in the order given."""
-    out: dict[str, list[Path]] = {}
-    for item in items:
-        if "=" not in item:
-            raise VarflowError(f"{what}: expected NAME=PATH, got {item!r}")
-        name, path = item.split("=", 1)
-        out.setdefault(name.strip(), []).append(Path(path.strip()))
+def expand_paths(paths: list[Path], suffix: str) -> list[Path]:
+    """Files as given, folders replaced by their ``*<suffix>`` files (sorted), so a Nextflow task can
+    stage a list of files into one folder and pass the folder."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.name.endswith(suffix) and not q.name.startswith("."))
+            if not found:
+                raise VarflowError(f"{p}: folder holds no *{suffix} file")
+            out += found
+        else:
+            out.append(p)
     return out
 
 
-def joint_effects(effects: dict[str, list[Path]]) -> tuple["pd.DataFrame", list[str]]:  # noqa: F821
+def read_effects(paths: list[Path]) -> "pd.DataFrame":  # noqa: F821
+    """Concatenate effects tables (files or folders of them; any chromosomes and traits)."""
+    import pandas as pd
+
+    return pd.concat([read_table(p, schemas.EFFECTS) for p in expand_paths(paths, ".parquet")], ignore_index=True)
+
+
+def effects_by_trait(paths: list[Path]) -> dict[str, "pd.DataFrame"]:  # noqa: F821
+    """Effects tables grouped by their TRAIT column, traits in order of first appearance."""
+    table = read_effects(paths)
+    return {t: table[table["TRAIT"] == t].reset_index(drop=True) for t in dict.fromkeys(table["TRAIT"])}
+
+
+def joint_effects(effects: list[Path]) -> tuple["pd.DataFrame", list[str]]:  # noqa: F821
     """SNPs present for every trait, with one BETA_SHRUNK_<trait> column per trait (in input order)."""
-    traits = list(effects)
+    by_trait = effects_by_trait(effects)
+    traits = list(by_trait)
     joint = None
     for trait in traits:
-        tab = read_effects(effects[trait])[["CHR", "SNP", "POS", "ld_index", "BETA_SHRUNK"]]
+        tab = by_trait[trait][["CHR", "SNP", "POS", "ld_index", "BETA_SHRUNK"]]
         if tab["SNP"].duplicated().any():
             raise VarflowError(f"effects of {trait}: SNP {tab['SNP'][tab['SNP'].duplicated()].iloc[0]!r} appears twice")
         tab = tab.rename(columns={"BETA_SHRUNK": f"BETA_SHRUNK_{trait}"})
@@ -129,7 +149,7 @@ def joint_effects(effects: dict[str, list[Path]]) -> tuple["pd.DataFrame", list[
     return joint.reset_index(drop=True), traits
 
 
-def cluster_step(effects: dict[str, list[Path]], out: Path, out_model: Path, n_restarts: int = 25, k_max: int = 20,
+def cluster_step(effects: list[Path], out: Path, out_model: Path, n_restarts: int = 25, k_max: int = 20,
                  max_iter: int = 1000, tol: float = 1e-3, seed: int = 0, provenance: Provenance | None = None) -> dict:
     """Cluster the shrunk effects of one or more traits (joined on SNP ID across traits)."""
     from varflow.io.atomic import atomic_path
@@ -171,9 +191,24 @@ def read_model(path: Path) -> dict:
     return model
 
 
-def gene_test_step(effects: list[Path], ld: dict[str, Path], genes: Path, cluster_model: Path, out: Path,
+def match_ld_files(table: "pd.DataFrame", ld: list[Path]) -> dict[str, Path]:  # noqa: F821
+    """Chromosome of ``table`` -> the LD file (NPZ with ``snp``) whose SNP list holds that chromosome's
+    effect SNPs at their ld_index. Files need not be named after chromosomes."""
+    found: dict[str, Path] = {}
+    li = table["ld_index"].to_numpy()
+    for path in expand_paths(ld, ".npz"):
+        snp = read_npz(path, {"snp": ("U", 1)})["snp"]
+        for chrom in dict.fromkeys(table["CHR"]):
+            on = (table["CHR"] == chrom).to_numpy()
+            if chrom not in found and li[on].max() < len(snp) and np.all(snp[li[on]] == table["SNP"].to_numpy()[on]):
+                found[chrom] = path
+    return found
+
+
+def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_model: Path, out: Path,
                    method: str = "auto", provenance: Provenance | None = None) -> dict:
-    """Gene-level tests of one trait over the chromosomes of ``effects``; ``ld`` maps chromosome -> full LD."""
+    """Gene-level tests of one trait over the chromosomes of ``effects``; ``ld`` the chromosomes' full LD
+    NPZ files (or folders of them), matched to chromosomes by their SNP lists."""
     import pandas as pd
 
     from varflow.io.contigs import strip_chr
@@ -186,12 +221,18 @@ def gene_test_step(effects: list[Path], ld: dict[str, Path], genes: Path, cluste
     variances = np.array(model["cov"], dtype=float)[:, 0, 0]
     eps = null_eps(np.array(model["weights"]), variances)
     table = read_effects(effects)
+    traits = list(dict.fromkeys(table["TRAIT"]))
+    if len(traits) != 1:
+        raise VarflowError(f"gene-test: effects must be of one trait, got {', '.join(traits)}")
+    if traits != model["traits"]:
+        raise VarflowError(f"gene-test: effects are of {traits[0]} but {cluster_model} clusters {model['traits'][0]}")
     gene_df = read_genes(genes)
-    ld_by_chrom = {strip_chr(k): v for k, v in ld.items()}
     chroms = sorted(set(table["CHR"]), key=lambda c: (len(c), c))
+    ld_by_chrom = {strip_chr(k): v for k, v in match_ld_files(table, ld).items()}
     missing = [c for c in chroms if strip_chr(c) not in ld_by_chrom]
     if missing:
-        raise VarflowError(f"gene-test: no LD given for chromosome(s) {', '.join(missing)} (give --ld CHROM=PATH)")
+        raise VarflowError(f"gene-test: no LD file given whose SNP list matches the effects of chromosome(s) "
+                           f"{', '.join(missing)}")
     gene_df = gene_df[gene_df["CHR"].map(strip_chr).isin([strip_chr(c) for c in chroms])].reset_index(drop=True)
     rows_of = gene_rows(gene_df, table)
     T = np.full(len(gene_df), np.nan)
@@ -210,7 +251,7 @@ def gene_test_step(effects: list[Path], ld: dict[str, Path], genes: Path, cluste
                 continue
             r_g = panel.r[np.ix_(li[rows], li[rows])]  # from the full LD: genes may span blocks
             T[g], P[g] = gene_test(table["BETA_SHRUNK"].to_numpy()[rows], r_g, eps, method)
-    result = pd.DataFrame({"gene": gene_df["gene"], "CHR": gene_df["CHR"], "n_snps": n, "T": T, "P": P,
+    result = pd.DataFrame({"TRAIT": traits[0], "gene": gene_df["gene"], "CHR": gene_df["CHR"], "n_snps": n, "T": T, "P": P,
                            "Q": bh_qvalues(P), "eps": eps})
     write_table(result, out, schemas.GENE_TESTS, provenance)
     empty = result.loc[n == 0, "gene"].tolist()
@@ -245,8 +286,8 @@ def multitrait_step(clusters: Path, cluster_model: Path, genes: Path, out_genes:
             "genes_without_snps": int((summary["n_snps"] == 0).sum())}
 
 
-def plots_step(outdir: Path, effects: dict[str, list[Path]] | None = None, clusters: Path | None = None,
-               cluster_model: Path | None = None, gene_tests: dict[str, list[Path]] | None = None,
+def plots_step(outdir: Path, effects: list[Path] | None = None, clusters: Path | None = None,
+               cluster_model: Path | None = None, gene_tests: list[Path] | None = None,
                multitrait: Path | None = None) -> dict:
     """Write the PNGs that the given inputs allow; returns {figure name: path}."""
     import pandas as pd
@@ -256,15 +297,15 @@ def plots_step(outdir: Path, effects: dict[str, list[Path]] | None = None, clust
 
     ensure_writable_dir(outdir)
     made: dict[str, str] = {}
-    for trait, paths in (effects or {}).items():
-        made[f"effects_{trait}"] = str(plots.effects_along_chromosome(read_effects(paths), trait,
-                                                                      outdir / f"effects_{trait}.png"))
+    for trait, table in (effects_by_trait(effects) if effects else {}).items():
+        made[f"effects_{trait}"] = str(plots.effects_along_chromosome(table, trait, outdir / f"effects_{trait}.png"))
     if clusters is not None and cluster_model is not None:
         model = read_model(cluster_model)
         name = "clusters_" + "_".join(model["traits"])
         made[name] = str(plots.cluster_scatter(read_table(clusters, schemas.CLUSTERS), model, outdir / f"{name}.png"))
     if gene_tests:
-        tests = {t: pd.concat([read_table(p, schemas.GENE_TESTS) for p in ps]) for t, ps in gene_tests.items()}
+        table = pd.concat([read_table(p, schemas.GENE_TESTS) for p in expand_paths(gene_tests, ".parquet")])
+        tests = {t: table[table["TRAIT"] == t] for t in dict.fromkeys(table["TRAIT"])}
         made["gene_qq"] = str(plots.qq_plot(tests, outdir / "gene_qq.png"))
     if multitrait is not None:
         made["gene_cluster_fractions"] = str(plots.gene_cluster_fractions(

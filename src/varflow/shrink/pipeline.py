@@ -1,0 +1,169 @@
+"""The shrink workflow in-process: the same step functions the CLI and the Nextflow processes call,
+run in order (ld-blocks per chromosome, effects per trait x chromosome, single-trait clustering and
+gene tests per trait, joint clustering + multi-trait summaries when there are 2+ traits, plots)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from varflow.errors import VarflowError
+from varflow.io.cohort import Cohort
+from varflow.io.provenance import Provenance
+from varflow.io.tables import read_table
+from varflow.shrink import steps
+
+
+def _prov(step: str, params: dict, seed: int) -> Provenance:
+    return Provenance.from_cli(f"varflow run shrink ({step})", params, seed)
+
+
+def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdir: Path, *, seed: int = 0,
+              device: str = "auto", quick: bool = False, model: Path | None = None, method: str = "nn",
+              avg_block: int = 1000, restarts: int | None = None) -> dict:
+    """Run every step; returns headline figures and seconds per stage."""
+    from varflow.device import resolve_device
+
+    if not sumstats:
+        raise VarflowError("shrink needs at least one trait's summary statistics")
+    if not ld:
+        raise VarflowError("shrink needs the LD of at least one chromosome")
+    dev = resolve_device(device) if method == "nn" else "cpu"
+    restarts = restarts if restarts is not None else (5 if quick else 25)
+    outdir = Path(outdir)
+    seconds: dict[str, float] = {}
+    figures: dict = {"traits": list(sumstats), "chromosomes": list(ld)}
+
+    t = time.perf_counter()
+    block_files = {}
+    n_blocks = 0
+    for chrom, path in ld.items():
+        out_ld = outdir / "ld_blocks" / f"{chrom}.blocks.npz"
+        res = steps.ld_blocks_step(path, chrom, outdir / "ld_blocks" / f"{chrom}.blocks.parquet", out_ld,
+                                   avg_block=avg_block, provenance=_prov("ld-blocks", {"ld": path}, seed))
+        block_files[chrom] = out_ld
+        n_blocks += res["n_blocks"]
+    seconds["ld_blocks"] = time.perf_counter() - t
+    figures["n_blocks"] = n_blocks
+
+    t = time.perf_counter()
+    effects: dict[str, list[Path]] = {}
+    for trait, path in sumstats.items():
+        for chrom, bld in block_files.items():
+            out = outdir / "effects" / f"{trait}.{chrom}.parquet"
+            steps.effects_step(path, bld, out, method, model, dev, seed,
+                               _prov("effects", {"sumstats": path, "chrom": chrom, "method": method}, seed), trait=trait)
+            effects.setdefault(trait, []).append(out)
+    seconds["effects"] = time.perf_counter() - t
+    figures["n_snps"] = int(sum(len(read_table(p)) for p in effects[next(iter(effects))]))
+
+    t = time.perf_counter()
+    models = {}
+    for trait in sumstats:
+        cdir = outdir / "cluster"
+        res = steps.cluster_step(effects[trait], cdir / f"{trait}.clusters.parquet", cdir / f"{trait}.model.json",
+                                 n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"trait": trait}, seed))
+        models[trait] = cdir / f"{trait}.model.json"
+        figures[f"k_{trait}"] = res["k"]
+    seconds["cluster"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    gene_tests = {}
+    for trait in sumstats:
+        out = outdir / "gene_tests" / f"{trait}.gene_tests.parquet"
+        res = steps.gene_test_step(effects[trait], list(ld.values()), genes, models[trait], out,
+                                   provenance=_prov("gene-test", {"trait": trait}, seed))
+        gene_tests[trait] = out
+        figures[f"genes_q05_{trait}"] = res["n_q05"]
+        figures["n_genes"] = res["n_genes"]
+    seconds["gene_test"] = time.perf_counter() - t
+
+    joint = None
+    if len(sumstats) >= 2:
+        t = time.perf_counter()
+        cdir = outdir / "cluster"
+        res = steps.cluster_step([p for ps in effects.values() for p in ps], cdir / "joint.clusters.parquet", cdir / "joint.model.json",
+                                 n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"traits": list(sumstats)}, seed))
+        figures["k_joint"] = res["k"]
+        seconds["cluster_joint"] = time.perf_counter() - t
+        t = time.perf_counter()
+        mdir = outdir / "multitrait"
+        res = steps.multitrait_step(cdir / "joint.clusters.parquet", cdir / "joint.model.json", genes,
+                                    mdir / "genes.parquet", mdir / "cluster_types.parquet",
+                                    _prov("multi-trait", {}, seed))
+        figures["cluster_types"] = res["types"]
+        seconds["multi_trait"] = time.perf_counter() - t
+        joint = (cdir / "joint.clusters.parquet", cdir / "joint.model.json", mdir / "genes.parquet")
+
+    t = time.perf_counter()
+    all_effects = [p for ps in effects.values() for p in ps]
+    if joint is not None:
+        made = steps.plots_step(outdir / "plots", all_effects, joint[0], joint[1], list(gene_tests.values()), joint[2])
+    else:
+        trait = next(iter(sumstats))
+        made = steps.plots_step(outdir / "plots", all_effects, outdir / "cluster" / f"{trait}.clusters.parquet",
+                                models[trait], list(gene_tests.values()), None)
+    seconds["plots"] = time.perf_counter() - t
+    figures["plots"] = sorted(made)
+    figures["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    figures["_effects"] = effects
+    return figures
+
+
+def truth_correlations(effects: dict[str, list[Path]], truth: Path) -> dict:
+    """Pearson correlation of shrunk and raw effects with the simulator's true effects, per trait."""
+    tru = read_table(truth, "gwas_truth").set_index("SNP")
+    out = {}
+    for trait, paths in effects.items():
+        eff = steps.read_effects(paths)
+        b = tru[f"beta_{trait}"].reindex(eff["SNP"]).to_numpy()
+        ok = ~np.isnan(b)
+        out[f"corr_shrunk_{trait}"] = round(float(np.corrcoef(eff["BETA_SHRUNK"][ok], b[ok])[0, 1]), 4)
+        out[f"corr_raw_{trait}"] = round(float(np.corrcoef(eff["BETA"][ok], b[ok])[0, 1]), 4)
+    return out
+
+
+def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
+    """The shrink workflow on a simulated cohort folder (sumstats, ld, gwas_genes; gwas_truth for figures)."""
+    figures = run_steps(cohort.group("sumstats"), cohort.group("ld"), cohort.path("gwas_genes"), Path(outdir),
+                        seed=seed, device=device, quick=quick)
+    effects = figures.pop("_effects")
+    if "gwas_truth" in cohort.files:
+        figures.update(truth_correlations(effects, cohort.path("gwas_truth")))
+    return figures
+
+
+def _keyed_param(value, name: str, key: str) -> dict[str, Path]:
+    """A params entry given as a mapping {name: path} or a CSV/TSV sheet with columns (key, path)."""
+    if isinstance(value, dict):
+        return {str(k): Path(v) for k, v in value.items()}
+    if isinstance(value, str) and value:
+        from varflow.io.tables import read_frame
+
+        sheet = read_frame(value)
+        if key not in sheet.columns or "path" not in sheet.columns:
+            raise VarflowError(f"{value}: params '{name}' sheet needs columns {key}, path")
+        base = Path(value).parent
+        return {str(r[key]): (base / str(r["path"])) if not Path(str(r["path"])).is_absolute() else Path(str(r["path"]))
+                for _, r in sheet.iterrows()}
+    raise VarflowError(f"params '{name}' must be a mapping {{{key}: path}} or a CSV sheet with columns {key}, path")
+
+
+def run_from_params(params: dict, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
+    """The shrink workflow on a user's inputs. params: ``sumstats`` ({trait: path} or a sheet trait,path),
+    ``ld`` ({chrom: path} or a sheet chrom,path; NPZ with r, snp, pos, a1, a2), ``genes``; optional
+    ``shrink_model`` (model folder), ``shrink_method`` (nn | enet), ``shrink_avg_block``, ``shrink_restarts``."""
+    missing = [k for k in ("sumstats", "ld", "genes") if not params.get(k)]
+    if missing:
+        raise VarflowError(f"shrink params need {', '.join(missing)}")
+    figures = run_steps(_keyed_param(params["sumstats"], "sumstats", "trait"), _keyed_param(params["ld"], "ld", "chrom"),
+                        Path(params["genes"]), Path(outdir), seed=int(params.get("seed", seed)), device=device,
+                        quick=quick, model=Path(params["shrink_model"]) if params.get("shrink_model") else None,
+                        method=str(params.get("shrink_method", "nn")),
+                        avg_block=int(params.get("shrink_avg_block", 1000)),
+                        restarts=int(params["shrink_restarts"]) if params.get("shrink_restarts") else None)
+    figures.pop("_effects")
+    return figures
