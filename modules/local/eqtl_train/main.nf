@@ -20,6 +20,7 @@ process EQTL_TRAIN {
         --labels ${labels} \\
         --config ${config} \\
         --chrom ${chrom} \\
+        --threads ${task.cpus} \\
         --outdir ${prefix} \\
         ${args}
 

@@ -94,6 +94,7 @@ def train(
                                     "(non-deterministic); weighted models stay on the CPU (feature_weights is CPU-only)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="CatBoost seed (default: the config's)."),
     iterations: Optional[int] = typer.Option(None, "--iterations", help="Override catboost.iterations."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Override catboost.thread_count (CPU threads)."),
 ) -> None:
     """Leave-one-chromosome-out CatBoost folds (weighted and unweighted models)."""
     from varflow.device import resolve_device
@@ -102,9 +103,12 @@ def train(
     cfg = _config(config, None, resolve_files=False)  # training needs weights + recipe, not source files
     if iterations is not None:
         cfg.catboost["iterations"] = iterations
+    if threads is not None:
+        cfg.catboost["thread_count"] = threads
     dev = resolve_device(device)
     prov = provenance("eqtl train", {"features": features, "labels": labels_path, "config": config,
-                                     "chrom": chrom, "device": dev, "iterations": iterations}, seed)
+                                     "chrom": chrom, "device": dev, "iterations": iterations,
+                                     "threads": threads}, seed)
     res = train_step(features, contract, labels_path, cfg, outdir, chroms=chrom or None, device=dev, seed=seed,
                      provenance=prov)
     typer.echo(json.dumps(res))
