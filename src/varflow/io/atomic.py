@@ -12,6 +12,12 @@ from typing import Iterator
 from varflow.errors import VarflowError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def ensure_writable_dir(path: Path) -> Path:
     """Create ``path`` (and parents) and check it is writable; raise VarflowError otherwise."""
     path = Path(path)
@@ -35,6 +41,7 @@ def atomic_path(final: Path, suffix: str = "") -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix + ".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
         os.replace(tmp, final)
@@ -53,6 +60,7 @@ def atomic_output(final_dir: Path) -> Iterator[Path]:
     final_dir = Path(final_dir)
     ensure_writable_dir(final_dir.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", suffix=".tmp", dir=final_dir.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         if final_dir.exists():
