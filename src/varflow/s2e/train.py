@@ -141,6 +141,16 @@ def personal_batches(pairs: np.ndarray, batch_size: int, per_gene: int, rng: np.
     return [order[i:i + batch_size].tolist() for i in range(0, order.shape[0], batch_size)]
 
 
+def _shard_batches(batches: list[list[int]], rank: int, world: int) -> list[list[int]]:
+    """This rank's batches; every rank gets the same number (DDP all-reduces each step), so the
+    remainder is dropped, and with fewer batches than ranks the items are dealt out instead."""
+    if len(batches) < world:
+        items = [i for b in batches for i in b]
+        return [items[rank::world]] if len(items) >= world else [items]
+    usable = len(batches) // world * world
+    return batches[rank:usable:world]
+
+
 def _optimiser(model: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=cfg.lr / 2, max_lr=cfg.lr * 2,
@@ -215,7 +225,8 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
             batches = personal_batches(train_pairs, cfg.batch_size, cfg.individuals_per_gene, rng)
         if cfg.max_batches_per_epoch:
             batches = batches[:cfg.max_batches_per_epoch]
-        batches = batches[rank::world]
+        if world > 1:
+            batches = _shard_batches(batches, rank, world)
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=identity_collate,
                                              num_workers=cfg.num_workers, pin_memory=device.startswith("cuda"),
                                              persistent_workers=False)
