@@ -78,12 +78,11 @@ def test_cli_steps_and_single_trait_plots(tiny_cohort, tmp_path):
     r = _cli("shrink", "cluster", tmp_path / "e.parquet", "--out", tmp_path / "c.parquet",
              "--out-model", tmp_path / "c.json", "--restarts", 3)
     assert r.exit_code == 0, r.output
-    r = _cli("shrink", "gene-test", tmp_path / "e.parquet", "--ld", ld, "--genes",
+    r = _cli("shrink", "gene-test", tmp_path / "e.parquet", ld, "--genes",
              tiny_cohort.path("gwas_genes"), "--cluster-model", tmp_path / "c.json", "--out", tmp_path / "g.parquet")
     assert r.exit_code == 0, r.output
-    r = _cli("shrink", "plots", "--outdir", tmp_path / "plots", "--effects", tmp_path / "e.parquet",
-             "--clusters", tmp_path / "c.parquet", "--cluster-model", tmp_path / "c.json",
-             "--gene-tests", tmp_path / "g.parquet")
+    r = _cli("shrink", "plots", tmp_path / "e.parquet", tmp_path / "c.parquet", tmp_path / "c.json",
+             tmp_path / "g.parquet", "--outdir", tmp_path / "plots")
     assert r.exit_code == 0, r.output  # a single-trait run plots without crashing
     assert sorted(json.loads(r.output)) == ["clusters_trait1", "effects_trait1", "gene_qq"]
     r = _cli("shrink", "multi-trait", "--clusters", tmp_path / "c.parquet", "--cluster-model", tmp_path / "c.json",

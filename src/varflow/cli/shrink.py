@@ -45,8 +45,8 @@ def ld_blocks(
 @app.command()
 @handles_errors
 def train(
+    block_ld: Optional[List[Path]] = typer.Argument(None, help="Block LD NPZ files from ld-blocks to simulate on."),
     outdir: Path = typer.Option(..., "--outdir", help="Model folder to write (weights.npz + ensemble.json)."),
-    block_ld: Optional[List[Path]] = typer.Option(None, "--block-ld", help="Block LD NPZ from ld-blocks (repeatable)."),
     msprime_chroms: int = typer.Option(0, "--msprime-chroms", min=0, help="Also simulate this many chromosomes' LD with msprime."),
     msprime_snps: int = typer.Option(1500, "--msprime-snps", min=10, help="SNPs per msprime chromosome."),
     msprime_individuals: int = typer.Option(500, "--msprime-individuals", min=10, help="Diploids per msprime sample."),
@@ -132,9 +132,9 @@ def cluster(
 @app.command("gene-test")
 @handles_errors
 def gene_test(
-    effects: List[Path] = typer.Argument(..., help="Effects tables (or folders) of ONE trait, any chromosomes."),
-    ld: List[Path] = typer.Option(..., "--ld", help="Full LD NPZ of a chromosome, or a folder of them (repeatable); "
-                                  "matched to chromosomes by SNP list."),
+    inputs: List[Path] = typer.Argument(..., help="Effects tables (.parquet) of ONE trait, any chromosomes, and the "
+                                        "full LD (.npz) of those chromosomes (matched by SNP list); folders allowed."),
+    ld: Optional[List[Path]] = typer.Option(None, "--ld", help="More full-LD NPZ files or folders (repeatable)."),
     genes: Path = typer.Option(..., "--genes", help="Gene table: gene, CHR, START, END (1-based) [SNP_START, SNP_END]."),
     cluster_model: Path = typer.Option(..., "--cluster-model", help="Single-trait mixture JSON of this trait (for eps)."),
     out: Path = typer.Option(..., "--out", help="Gene tests (Parquet)."),
@@ -143,13 +143,18 @@ def gene_test(
     """Gene-level tests: sum of squared shrunk effects vs its weighted chi-square null."""
     from varflow.errors import VarflowError
     from varflow.shrink.genetest import P_METHODS
-    from varflow.shrink.steps import gene_test_step
+    from varflow.shrink.steps import classify_inputs, gene_test_step
 
     if method not in P_METHODS:
         raise VarflowError(f"--method must be one of {', '.join(P_METHODS)}, got {method!r}")
-    prov = provenance("shrink gene-test", {"effects": effects, "ld": ld, "genes": genes,
+    kinds = classify_inputs(list(inputs) + list(ld or []))
+    extra = sorted(set(kinds) - {"shrink_effects", "ld"})
+    if extra or "shrink_effects" not in kinds or "ld" not in kinds:
+        raise VarflowError("gene-test takes effects tables (.parquet) and LD files (.npz)"
+                           + (f"; got also {', '.join(extra)}" if extra else "; one kind is missing"))
+    prov = provenance("shrink gene-test", {"inputs": inputs, "ld": ld, "genes": genes,
                                            "cluster_model": cluster_model, "method": method})
-    typer.echo(json.dumps(gene_test_step(effects, ld, genes, cluster_model, out, method, prov)))
+    typer.echo(json.dumps(gene_test_step(kinds["shrink_effects"], kinds["ld"], genes, cluster_model, out, method, prov)))
 
 
 @app.command("multi-trait")
@@ -171,14 +176,19 @@ def multi_trait(
 @app.command()
 @handles_errors
 def plots(
+    inputs: List[Path] = typer.Argument(..., help="Any shrink outputs (files or folders): effects, clusters + its model "
+                                        "JSON, gene tests, multi-trait genes; recognised by their stamped schema."),
     outdir: Path = typer.Option(..., "--outdir", help="Folder for the PNGs."),
-    effects: Optional[List[Path]] = typer.Option(None, "--effects", help="Effects table or folder (repeatable)."),
-    clusters: Optional[Path] = typer.Option(None, "--clusters", help="Cluster labels (Parquet)."),
-    cluster_model: Optional[Path] = typer.Option(None, "--cluster-model", help="Mixture JSON of --clusters."),
-    gene_tests: Optional[List[Path]] = typer.Option(None, "--gene-tests", help="Gene tests table or folder (repeatable)."),
-    multitrait: Optional[Path] = typer.Option(None, "--multitrait", help="Per-gene multi-trait summaries."),
 ) -> None:
     """Figures: effects along the chromosome, cluster scatter, gene-test QQ, per-gene cluster fractions."""
-    from varflow.shrink.steps import plots_step
+    from varflow.errors import VarflowError
+    from varflow.shrink.steps import classify_inputs, plots_step
 
-    typer.echo(json.dumps(plots_step(outdir, effects, clusters, cluster_model, gene_tests, multitrait)))
+    kinds = classify_inputs(inputs)
+    if len(kinds.get("shrink_clusters", [])) > 1 or len(kinds.get("cluster_model", [])) > 1:
+        raise VarflowError("plots takes at most one clusters table and one cluster model JSON")
+    if ("shrink_clusters" in kinds) != ("cluster_model" in kinds):
+        raise VarflowError("plots needs the clusters table and its model JSON together")
+    one = lambda k: kinds[k][0] if k in kinds else None  # noqa: E731
+    typer.echo(json.dumps(plots_step(outdir, kinds.get("shrink_effects"), one("shrink_clusters"), one("cluster_model"),
+                                     kinds.get("shrink_gene_tests"), one("shrink_multitrait_genes"))))

@@ -60,7 +60,7 @@ def train_step(outdir: Path, block_ld: list[Path] | None = None, msprime_chroms:
         blocks += split_blocks(r, starts, ends)
         freqs.append(freq)
     if not blocks:
-        raise VarflowError("train needs LD: give --block-ld FILE(s) and/or --msprime-chroms N")
+        raise VarflowError("train needs LD: give block LD NPZ file(s) and/or --msprime-chroms N")
     if s != 0.0 and (block_ld or len(freqs) != msprime_chroms or not freqs):
         raise VarflowError("--s != 0 needs allele frequencies: use msprime LD only")
     freq = np.concatenate(freqs) if freqs and not block_ld else None
@@ -284,6 +284,36 @@ def multitrait_step(clusters: Path, cluster_model: Path, genes: Path, out_genes:
     write_table(types, out_types, schemas.CLUSTER_TYPES, provenance)
     return {"traits": traits, "types": types["type"].tolist(), "n_genes": int(len(summary)),
             "genes_without_snps": int((summary["n_snps"] == 0).sum())}
+
+
+def classify_inputs(paths: list[Path]) -> dict[str, list[Path]]:
+    """Sort shrink artifacts by kind: Parquet files by the schema name stamped in their metadata
+    (shrink_effects, shrink_clusters, shrink_gene_tests, shrink_multitrait_genes), ``.json`` = cluster
+    model, ``.npz`` = LD. Folders are expanded. Lets one positional file list feed a step."""
+    import pyarrow.parquet as pq
+
+    from varflow.io.tables import SCHEMA_KEY
+
+    kinds: dict[str, list[Path]] = {}
+    for p in paths:
+        p = Path(p)
+        files = sorted(q for q in p.iterdir() if not q.name.startswith(".")) if p.is_dir() else [p]
+        for f in files:
+            if f.suffix == ".json":
+                kind = "cluster_model"
+            elif f.suffix == ".npz":
+                kind = "ld"
+            elif f.suffix == ".parquet":
+                if not f.exists():
+                    raise VarflowError(f"{f}: file not found")
+                kind = ((pq.read_schema(f).metadata or {}).get(SCHEMA_KEY, b"")).decode() or "unknown"
+            else:
+                kind = "unknown"
+            if kind == "unknown":
+                raise VarflowError(f"{f}: not a shrink artifact (effects/clusters/gene-tests/multi-trait Parquet, "
+                                   "cluster model JSON or LD NPZ)")
+            kinds.setdefault(kind, []).append(f)
+    return kinds
 
 
 def plots_step(outdir: Path, effects: list[Path] | None = None, clusters: Path | None = None,

@@ -1,0 +1,30 @@
+"""Contract of modules/local/shrink_effects: trait1 on chr1 of the tiny cohort with the shipped ensemble."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+from varflow.io.tables import read_table
+from varflow.shrink import schemas
+from varflow.shrink.model import default_model_dir
+
+_spec = importlib.util.spec_from_file_location("shrink_common", Path(__file__).with_name("shrink_common.py"))
+common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(common)
+
+
+def stage(workdir: Path, tiny_cohort) -> dict:
+    blocks = common.ld_blocks(workdir, tiny_cohort)
+    shutil.copy(tiny_cohort.path("sumstats", "trait1"), workdir / "trait1.sumstats.parquet")
+    shutil.copytree(default_model_dir(), workdir / "model")
+    return {"inputs": {"meta": {"id": "trait1_chr1", "trait": "trait1", "chrom": "chr1"},
+                       "sumstats": "trait1.sumstats.parquet", "block_ld": blocks.name, "model": "model"},
+            "ext": {"args": "--device cpu"}}
+
+
+def check(workdir: Path, outputs: dict) -> None:
+    (table,) = [p for p in outputs["effects"] if p.suffix == ".parquet"]
+    eff = read_table(table, schemas.EFFECTS)
+    assert set(eff["TRAIT"]) == {"trait1"} and set(eff["CHR"]) == {"chr1"} and eff["BETA_SHRUNK"].std() > 0
