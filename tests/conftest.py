@@ -15,3 +15,16 @@ def tiny_cohort(tmp_path_factory):
 
     outdir = tmp_path_factory.mktemp("cohort") / "tiny"
     return build_cohort(SimulationConfig.preset("tiny", seed=7), outdir)
+
+
+@pytest.fixture(scope="session")
+def tiny_results(tiny_cohort, tmp_path_factory):
+    """Every workflow run in-process (quick sizes) on the tiny cohort, laid out as ``varflow run all`` does."""
+    import shutil
+
+    from varflow.pipelines import run_all
+
+    outdir = tmp_path_factory.mktemp("results")
+    shutil.copytree(tiny_cohort.root, outdir / "cohort")
+    run_all(outdir, cohort=outdir / "cohort", seed=3, device="cpu", quick=True)
+    return outdir

@@ -67,3 +67,32 @@ def run_workflow(workflow: str, outdir: Path, *, cohort: Path | None = None, par
     figures["seconds"] = round(time.perf_counter() - start, 2)
     log.info("%s finished in %.1f s -> %s", workflow, figures["seconds"], outdir)
     return figures
+
+
+def run_all(outdir: Path, *, cohort: Path | None = None, preset: str = "demo", seed: int = 0,
+            device: str = "auto", quick: bool = False) -> dict[str, Any]:
+    """Simulate a cohort (unless ``cohort`` is given) and run every workflow on it into ``outdir``.
+
+    Layout: ``outdir/cohort`` (when simulated), ``outdir/<workflow>/`` and ``outdir/summary.json``
+    holding the parameters, each workflow's headline figures and seconds.
+    """
+    ensure_writable_dir(outdir)
+    start = time.perf_counter()
+    summary: dict[str, Any] = {"params": {"preset": preset, "seed": seed, "device": device, "quick": quick}}
+    if cohort is None:
+        from varflow.simulate.cohort import SimulationConfig, build_cohort
+
+        cohort = outdir / "cohort"
+        log.info("simulating the %s cohort (seed %d) -> %s", preset, seed, cohort)
+        sim_start = time.perf_counter()
+        build_cohort(SimulationConfig.preset(preset, seed=seed), cohort)
+        summary["simulate"] = {"seconds": round(time.perf_counter() - sim_start, 2)}
+    summary["params"]["cohort"] = str(cohort)
+    for workflow in available_workflows():
+        log.info("running %s", workflow)
+        summary[workflow] = run_workflow(workflow, outdir / workflow, cohort=cohort, seed=seed, device=device,
+                                         quick=quick)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    with open(outdir / "summary.json", "w") as handle:
+        json.dump(summary, handle, indent=2, default=str)
+    return summary

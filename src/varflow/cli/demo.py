@@ -1,16 +1,12 @@
-"""Simulate the demo cohort and run every workflow on it: ``varflow demo``."""
+"""Simulate the demo cohort, run every workflow on it and write the report: ``varflow demo``."""
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import typer
 
-from varflow.cli.common import handles_errors, log
-from varflow.io.atomic import ensure_writable_dir
-from varflow.pipelines import available_workflows, run_workflow
+from varflow.cli.common import handles_errors
 
 IS_COMMAND = True
 
@@ -23,19 +19,10 @@ def command(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     quick: bool = typer.Option(False, "--quick", help="Tiny model sizes (smoke run)."),
 ) -> None:
-    """Simulate a cohort with known truth and run every workflow on it, in-process."""
-    from varflow.simulate.cohort import SimulationConfig, build_cohort
+    """Simulate a cohort with known truth, run every workflow on it in-process, write the HTML report."""
+    from varflow.pipelines import run_all
+    from varflow.report.build import build_report
 
-    ensure_writable_dir(outdir)
-    start = time.perf_counter()
-    log.info("simulating the %s cohort (seed %d) -> %s", preset, seed, outdir / "cohort")
-    build_cohort(SimulationConfig.preset(preset, seed=seed), outdir / "cohort")
-    summary = {"cohort": str(outdir / "cohort")}
-    for workflow in available_workflows():
-        log.info("running %s", workflow)
-        summary[workflow] = run_workflow(workflow, outdir / workflow, cohort=outdir / "cohort", seed=seed,
-                                         device=device, quick=quick)
-    summary["seconds"] = round(time.perf_counter() - start, 1)
-    with open(outdir / "summary.json", "w") as handle:
-        json.dump(summary, handle, indent=2, default=str)
-    typer.echo(f"demo finished in {summary['seconds']} s; results in {outdir}/ (summary: {outdir}/summary.json)")
+    summary = run_all(outdir, preset=preset, seed=seed, device=device, quick=quick)
+    report = build_report(outdir, outdir / "report.html")
+    typer.echo(f"demo finished in {summary['seconds']:.0f} s; results in {outdir}/; report: {report}")

@@ -36,3 +36,20 @@ def _workflow_command(workflow: str):
 
 for _name in available_workflows():
     app.command(name=_name)(_workflow_command(_name))
+
+
+@app.command("all")
+@handles_errors
+def run_all_command(
+    outdir: Path = typer.Option(..., "--outdir", help="Folder for the cohort and every workflow's outputs."),
+    cohort: Optional[Path] = typer.Option(None, "--cohort", help="Use this cohort folder instead of simulating one."),
+    preset: str = typer.Option("demo", "--preset", help="Cohort size preset when simulating: tiny | demo."),
+    seed: int = typer.Option(0, "--seed", help="Seed for every random choice."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    quick: bool = typer.Option(False, "--quick", help="Tiny model sizes (tests, smoke runs)."),
+) -> None:
+    """Simulate a cohort (or use --cohort) and run every workflow on it."""
+    from varflow.pipelines import run_all
+
+    summary = run_all(outdir, cohort=cohort, preset=preset, seed=seed, device=device, quick=quick)
+    typer.echo(json.dumps(summary, default=str))
