@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.varflow-installed
 NF_LANG_JAR := .cache/nf-lang/language-server-all.jar
 
-.PHONY: demo test install nf-lang bench clean
+.PHONY: demo test install nf-lang browser bench clean
 
 install: $(INSTALLED)
 
@@ -27,10 +27,18 @@ nf-lang: $(NF_LANG_JAR)
 $(NF_LANG_JAR):
 	bash scripts/fetch-nf-lang.sh
 
+# Headless Chromium for the report test (Debian packages); installed when missing and apt-get can.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else echo "chromium + chromium-driver missing: the report browser test will skip (fails in CI)"; fi; \
+	fi
+
 demo: install
 	$(BIN)/varflow demo --outdir $(OUTDIR)
 
-test: install nf-lang
+test: install nf-lang browser
 	$(BIN)/python -m pytest -q
 
 bench: install
