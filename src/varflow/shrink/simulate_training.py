@@ -109,6 +109,7 @@ def msprime_ld(n_snps: int, n_individuals: int, seed: int, length_mb: float = 10
 
     length = int(length_mb * 1e6)
     rng = np.random.default_rng(seed)
+    ms_seed = seed if 0 < seed < 2**32 - 1 else 1 + seed % (2**32 - 3)  # msprime needs 0 < seed < 2^32
     n_hot = n_hotspots if n_hotspots is not None else max(1, int(length_mb))
     hot = np.sort(rng.uniform(0.05, 0.95, n_hot) * length).astype(int)
     edges = [0]
@@ -123,8 +124,8 @@ def msprime_ld(n_snps: int, n_individuals: int, seed: int, length_mb: float = 10
         rates.append(1e-9)
     rate_map = msprime.RateMap(position=edges, rate=rates)
     ts = msprime.sim_ancestry(samples=n_individuals, sequence_length=length, recombination_rate=rate_map,
-                              population_size=10_000, ploidy=2, random_seed=seed)
-    ts = msprime.sim_mutations(ts, rate=2e-8, random_seed=seed + 1, discrete_genome=True)
+                              population_size=10_000, ploidy=2, random_seed=ms_seed)
+    ts = msprime.sim_mutations(ts, rate=2e-8, random_seed=ms_seed + 1, discrete_genome=True)
     G = ts.genotype_matrix().astype(np.float32)  # (sites, 2 * n_individuals)
     keep = np.array([len(site.mutations) == 1 for site in ts.sites()], dtype=bool)
     positions = ts.tables.sites.position.astype(np.int64) + 1
