@@ -104,3 +104,11 @@ def test_cli_bad_input_is_one_line_exit_1(small_store, tmp_path):
                              "--reference", str(data.reference), "--genes", str(genes), "--outdir",
                              str(tmp_path / "store")], capture_output=True, text=True)
     assert result.returncode == 1 and "strand must be '+' or '-'" in result.stderr
+
+
+def test_pipeline_params_name_missing_inputs(tmp_path):
+    from varflow.errors import VarflowError
+    from varflow.s2e.pipeline import run_from_params
+
+    with pytest.raises(VarflowError, match="s2e needs genes, expression"):
+        run_from_params({"vcf": "a.vcf.gz", "reference": "r.fa"}, tmp_path)

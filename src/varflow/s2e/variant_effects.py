@@ -67,4 +67,5 @@ def variant_effects(model: PersonalModel, store: HaplotypeStore, genes: np.ndarr
         tables.append(table)
     scores = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
         {c: pd.Series(dtype=float if c.startswith("s2e") else str) for c in ("variant_id", "gene_id", *SCORE_COLUMNS)})
-    return scores, tracks
+    # a VCF listing the same allele twice would give duplicate keys, which the eqtl reader rejects
+    return scores.drop_duplicates(["variant_id", "gene_id"]).reset_index(drop=True), tracks
