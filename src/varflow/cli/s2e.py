@@ -87,9 +87,12 @@ def train_cmd(
     cfg = TrainConfig(model=model, batch_size=batch_size, ref_epochs=ref_epochs, epochs=epochs, lr=lr,
                       weight_decay=weight_decay, max_batches_per_epoch=max_batches_per_epoch,
                       num_workers=num_workers, amp=amp, seed=seed, snvs_only=snvs_only, min_af=min_af, max_af=max_af)
+    params = {"store": list(store), "expression": expression, "individual_splits": individual_splits,
+              "val_chroms": val_chroms, "test_chroms": test_chroms, "resume": resume, **cfg.to_dict()}
     summary = train(list(store), expression, outdir, cfg, device=resolve_device(device),
                     individual_splits=individual_splits, val_chroms=_split_list(val_chroms),
-                    test_chroms=_split_list(test_chroms), resume=resume)
+                    test_chroms=_split_list(test_chroms), resume=resume,
+                    provenance=provenance("s2e train", params, seed))
     typer.echo(json.dumps(summary, default=float))
 
 

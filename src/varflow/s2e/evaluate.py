@@ -90,6 +90,10 @@ def _summary(metrics: pd.DataFrame, with_enet: bool) -> dict:
         out[f"median_{col}"] = float(np.nanmedian(r)) if np.isfinite(r).any() else float("nan")
         out[f"quartiles_{col}"] = [float(q) for q in np.nanpercentile(r, [25, 75])] if np.isfinite(r).any() else []
         out[f"n_finite_{col}"] = int(np.isfinite(r).sum())
+    for split in ("train", "val", "test"):
+        r = metrics.loc[metrics["gene_split"] == split, "pearson_model"].to_numpy(dtype=float)
+        if np.isfinite(r).any():
+            out[f"median_pearson_model_{split}_genes"] = float(np.nanmedian(r))
     for part in ("test", "all"):
         m = metrics if part == "all" else metrics[metrics["gene_split"] == "test"]
         out[f"across_gene_pearson_mean_{part}"] = pearson(m["mean_observed"], m["mean_predicted"])

@@ -49,7 +49,7 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
                   allow_unphased=bool(params.get("s2e_allow_unphased", False)), provenance=prov)
     splits = params.get("s2e_individual_splits")
     summary = steps.train([store], expression, outdir / "model", cfg, device=device,
-                          individual_splits=Path(splits) if splits else None, resume=True)
+                          individual_splits=Path(splits) if splits else None, resume=True, provenance=prov)
     metrics = steps.evaluate([store], expression, outdir / "model" / "model.pt", outdir / "evaluate", device=device,
                              with_enet=True, provenance=prov)
     effects = steps.effects([store], outdir / "model" / "model.pt", outdir / "variant_effects.parquet",

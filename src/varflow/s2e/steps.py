@@ -60,7 +60,7 @@ def prepare(vcf: Path, reference: Path, genes: Path, chroms: list[str] | None, o
 
 def train(store: list[Path], expression: Path, outdir: Path, cfg: TrainConfig, *, device: str = "cpu",
           individual_splits: Path | None = None, val_chroms: list[str] | None = None,
-          test_chroms: list[str] | None = None, resume: bool = True) -> dict:
+          test_chroms: list[str] | None = None, resume: bool = True, provenance: Provenance | None = None) -> dict:
     """Train on the store shards; writes ``outdir/model.pt``, ``splits.json``, ``history.json``."""
     hstore = HaplotypeStore.load(store)
     if cfg.model.window != hstore.window:
@@ -70,7 +70,8 @@ def train(store: list[Path], expression: Path, outdir: Path, cfg: TrainConfig, *
                                  val_chroms=val_chroms, test_chroms=test_chroms, source=str(expression))
     ensure_writable_dir(outdir)
     _write_json(data.splits, outdir / "splits.json")
-    summary = train_models(hstore, data, outdir, cfg, device=device, resume=resume)
+    summary = train_models(hstore, data, outdir, cfg, device=device, resume=resume,
+                           provenance=provenance.to_json() if provenance else None)
     return summary
 
 

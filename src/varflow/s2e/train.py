@@ -282,12 +282,14 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
 
 
 def train_models(store: HaplotypeStore, data: TrainingData, outdir: Path, cfg: TrainConfig, *,
-                 device: str = "cpu", resume: bool = False, stop_after_epochs: int | None = None) -> dict:
+                 device: str = "cpu", resume: bool = False, stop_after_epochs: int | None = None,
+                 provenance: str | None = None) -> dict:
     """Train the reference then the personal model; write ``model.pt``, ``splits.json``, ``history.json``.
 
     ``stop_after_epochs`` ends the call after that many epochs (both phases counted), as an
     interruption would; calling again with ``resume=True`` continues from the checkpoints.
-    Returns a summary dict (``finished`` False when stopped early).
+    Returns a summary dict (``finished`` False when stopped early). ``provenance`` (JSON text) is
+    stored in the bundle.
     """
     if cfg.model.window != store.window:
         raise VarflowError(f"model window {cfg.model.window} differs from the store window {store.window}")
@@ -335,6 +337,7 @@ def train_models(store: HaplotypeStore, data: TrainingData, outdir: Path, cfg: T
         bundle = {"model_config": cfg.model.to_dict(), "personal_state": best,
                   "reference_state": ref_best, "train_config": cfg.to_dict(), "splits": data.splits,
                   "mean_offset": data.mean_offset, "mean_scale": data.mean_scale,
+                  "provenance": provenance or "",
                   "summary": summary}
         _save(bundle, outdir / "model.pt")
         with atomic_path(outdir / "history.json", suffix=".json") as tmp:
