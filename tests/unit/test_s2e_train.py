@@ -64,11 +64,11 @@ def test_personal_model_shares_reference_embedding(setup):
 
 def test_resume_reaches_the_same_weights(setup, tmp_path):
     store, tdata, _ = setup
-    cfg = TrainConfig(model=ModelConfig.tiny(WINDOW), batch_size=16, ref_epochs=2, epochs=3, seed=3,
-                      max_batches_per_epoch=4)
+    cfg = TrainConfig(model=ModelConfig.tiny(WINDOW), batch_size=16, ref_epochs=1, epochs=2, seed=3,
+                      max_batches_per_epoch=3)
     full = train_models(store, tdata, tmp_path / "full", cfg)
     assert full["finished"]
-    part = train_models(store, tdata, tmp_path / "part", cfg, stop_after_epochs=3)  # inside the personal phase
+    part = train_models(store, tdata, tmp_path / "part", cfg, stop_after_epochs=2)  # after personal epoch 1
     assert not part["finished"] and part["phase"] == "personal"
     assert not (tmp_path / "part" / "model.pt").exists()
     resumed = train_models(store, tdata, tmp_path / "part", cfg, resume=True)
