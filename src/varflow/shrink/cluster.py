@@ -30,9 +30,12 @@ def _outer(X: np.ndarray) -> np.ndarray:
 
 
 def _stats(XX: np.ndarray, resp: np.ndarray, D: int) -> tuple[np.ndarray, np.ndarray]:
-    """N_k (R, K) and S_k = sum_n r_nk x_n x_n' (R, K, D, D) from responsibilities (R, N, K)."""
-    Nk = resp.sum(axis=1, dtype=np.float64)
-    Sk = np.matmul(resp.transpose(0, 2, 1).astype(np.float64), XX).reshape(resp.shape[0], resp.shape[2], D, D)
+    """N_k (R, K) and S_k = sum_n r_nk x_n x_n' (R, K, D, D) from responsibilities (R, K, N).
+
+    Responsibilities are laid out (R, K, N): reductions over the short K axis then run as element-wise
+    operations over long N-vectors, several times faster than reducing a short contiguous last axis."""
+    Nk = resp.sum(axis=2, dtype=np.float64)
+    Sk = np.matmul(resp.astype(np.float64), XX).reshape(resp.shape[0], resp.shape[1], D, D)
     return Nk, Sk
 
 
@@ -65,16 +68,16 @@ def _expectations(state: VBState, D: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _e_step(XX: np.ndarray, D: int, state: VBState, e_ln_pi: np.ndarray, e_ln_lam: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Responsibilities (R, N, K) and sum_nk r ln r (R,); in-place passes over the (R, N, K) array
+    """Responsibilities (R, K, N) and sum_nk r ln r (R,); in-place passes over the (R, K, N) array
     because this is where the time goes."""
     R, K = state.nu.shape
     # float32 for the big array halves memory traffic; sums are accumulated in float64.
     coef = (state.W.reshape(R, K, D * D) * (-0.5 * state.nu[:, :, None])).astype(np.float32)
-    log_r = np.matmul(XX.astype(np.float32, copy=False), coef.transpose(0, 2, 1))
-    log_r += (e_ln_pi + 0.5 * e_ln_lam - 0.5 * D * np.log(2 * np.pi)).astype(np.float32)[:, None, :]
-    log_r -= log_r.max(axis=2, keepdims=True)
+    log_r = np.matmul(coef, XX.T.astype(np.float32))
+    log_r += (e_ln_pi + 0.5 * e_ln_lam - 0.5 * D * np.log(2 * np.pi)).astype(np.float32)[:, :, None]
+    log_r -= log_r.max(axis=1, keepdims=True)
     resp = np.exp(log_r)
-    total = resp.sum(axis=2, keepdims=True)
+    total = resp.sum(axis=1, keepdims=True)
     resp /= total
     log_r -= np.log(total)
     resp_ln = resp * log_r
@@ -129,7 +132,7 @@ def fit_vb_restarts(X: np.ndarray, n_restarts: int = 25, K: int = 20, alpha: flo
     N, D = X.shape
     W0inv = np.eye(D)
     XX = _outer(X)
-    resp = np.zeros((n_restarts, N, K))
+    resp = np.zeros((n_restarts, K, N))
     rank = np.argsort(np.argsort(np.abs(X[:, 0]), kind="stable"), kind="stable")
     for i in range(n_restarts):
         rng = np.random.default_rng([seed, i])
@@ -141,7 +144,7 @@ def fit_vb_restarts(X: np.ndarray, n_restarts: int = 25, K: int = 20, alpha: flo
             labels = np.searchsorted(cuts, rank, side="right")
         else:
             labels = rng.integers(0, K, size=N)
-        resp[i, np.arange(N), labels] = 1.0
+        resp[i, labels, np.arange(N)] = 1.0
     Nk, Sk = _stats(XX, resp, D)
     state = _m_step(Nk, Sk, alpha, nu0, W0inv)
     elbo = np.full(n_restarts, -np.inf)

@@ -37,11 +37,34 @@ def block_features(beta: np.ndarray, se: np.ndarray, r: np.ndarray, top_r: int =
     if k > 0:
         masked = r64.copy()
         np.fill_diagonal(masked, -np.inf)
-        # Stable argsort of -r: descending r, ties to the lower index.
-        order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+        order = top_neighbours(masked, k)
         out[:, 3:3 + k] = beta[order]
         out[:, 3 + top_r:3 + top_r + k] = np.take_along_axis(r64, order, axis=1)
     return out
+
+
+def top_neighbours(masked: np.ndarray, k: int, spare: int = 8) -> np.ndarray:
+    """Column indices (m, k) of each row's k largest values, descending, ties to the lower index —
+    the same as a stable full argsort of -masked, in O(m^2) instead of O(m^2 log m).
+
+    Partition out k + spare candidates per row, order them by (value desc, index asc); a row is exact
+    when its k-th value is strictly above the smallest candidate (no excluded value can tie with it);
+    the rare other rows fall back to the full stable sort.
+    """
+    m = masked.shape[1]
+    n_cand = k + spare
+    if n_cand >= m:
+        return np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    cand = np.argpartition(-masked, n_cand - 1, axis=1)[:, :n_cand]
+    vals = np.take_along_axis(masked, cand, axis=1)
+    order = np.lexsort((cand, -vals), axis=1)
+    cand = np.take_along_axis(cand, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    ambiguous = vals[:, k - 1] <= vals[:, -1]
+    top = cand[:, :k]
+    if ambiguous.any():
+        top[ambiguous] = np.argsort(-masked[ambiguous], axis=1, kind="stable")[:, :k]
+    return top
 
 
 def compute_features(beta: np.ndarray, se: np.ndarray, blocks: list[np.ndarray], top_r: int = TOP_R

@@ -217,20 +217,23 @@ def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
         raise VarflowError(f"{where}: LD matrix is not square (shape {r.shape})")
     if r.shape[0] != panel.n:
         raise VarflowError(f"{where}: LD matrix is {r.shape[0]}x{r.shape[1]} but the SNP list has {panel.n} SNPs")
-    finite = np.isfinite(r)
-    if not finite.all():
-        i, j = np.argwhere(~finite)[0]
-        raise VarflowError(f"{where}: LD matrix has a NaN/inf value at row {i}, column {j}")
-    if r.shape[0]:
-        asym = np.abs(r - r.T)
+    # Row chunks keep the checks' temporaries at a few (512, J) arrays instead of several J x J ones.
+    for lo in range(0, r.shape[0], 512):
+        rows = r[lo:lo + 512]
+        finite = np.isfinite(rows)
+        if not finite.all():
+            i, j = np.argwhere(~finite)[0]
+            raise VarflowError(f"{where}: LD matrix has a NaN/inf value at row {lo + i}, column {j}")
+        asym = np.abs(rows - r[:, lo:lo + 512].T)
         if asym.max() > sym_tol:
             i, j = np.unravel_index(int(np.argmax(asym)), asym.shape)
+            i += lo
             raise VarflowError(f"{where}: LD matrix is not symmetric (r[{i},{j}]={r[i, j]:.4g} vs "
                                f"r[{j},{i}]={r[j, i]:.4g})")
-        big = np.abs(r) > 1 + sym_tol
+        big = np.abs(rows) > 1 + sym_tol
         if big.any():
             i, j = np.argwhere(big)[0]
-            raise VarflowError(f"{where}: LD value {r[i, j]:.4g} at row {i}, column {j} is outside [-1, 1]")
+            raise VarflowError(f"{where}: LD value {rows[i, j]:.4g} at row {lo + i}, column {j} is outside [-1, 1]")
     dup = pd.Series(panel.snp).duplicated().to_numpy()
     if dup.any():
         raise VarflowError(f"{where}: duplicate SNP ID {panel.snp[_first_bad(dup)]!r} in the LD SNP list")
