@@ -86,7 +86,11 @@ def _workflow_child(args, queue) -> None:
     figures = run_steps(sumstats, ld, genes, outdir, seed=seed, device="cpu")
     total = time.perf_counter() - t
     figures.pop("_effects", None)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries the forking parent's high-water mark across exec into
+    # ru_maxrss, while VmHWM belongs to this process's own address space.
+    status = Path("/proc/self/status").read_text().splitlines()
+    hwm = [line for line in status if line.startswith("VmHWM:")]
+    peak_mb = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"seconds_total": round(total, 2), "seconds": figures["seconds"], "peak_rss_mb": round(peak_mb, 1),
                "k": {k: v for k, v in figures.items() if k.startswith("k_")},
                "cluster_types": figures.get("cluster_types"), "n_genes": figures.get("n_genes")})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, logsumexp, multigammaln
+from scipy.special import betaln, digamma, logsumexp, multigammaln
 
 
 @dataclass

@@ -39,12 +39,12 @@ def imhof_sf(t: float, lam: np.ndarray) -> float:
     split = 4.0 / lam.max()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        head, _ = integrate.quad(integrand, 0.0, split, limit=200, epsabs=1e-9, epsrel=1e-7)
+        head, _ = integrate.quad(integrand, 0.0, split, limit=200, epsabs=1e-8, epsrel=1e-6)
         if omega > 0:
             tail_c, _ = integrate.quad(lambda u: np.sin(c(u)) * amp(u), split, np.inf, weight="cos", wvar=omega,
-                                       limlst=100, epsabs=1e-9)
+                                       limlst=100, epsabs=1e-8)
             tail_s, _ = integrate.quad(lambda u: np.cos(c(u)) * amp(u), split, np.inf, weight="sin", wvar=omega,
-                                       limlst=100, epsabs=1e-9)
+                                       limlst=100, epsabs=1e-8)
             tail = tail_c - tail_s
         else:
             tail, _ = integrate.quad(integrand, split, np.inf, limit=400)

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from varflow.errors import VarflowError
 from varflow.io.cohort import Cohort

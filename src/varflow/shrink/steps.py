@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from varflow.errors import VarflowError
-from varflow.io.arrays import read_npz
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
 from varflow.shrink import schemas
@@ -191,13 +190,26 @@ def read_model(path: Path) -> dict:
     return model
 
 
+def _npz_snp_list(path: Path) -> np.ndarray:
+    """Only the ``snp`` array of an LD NPZ (NPZ members load lazily: the matrix is not read)."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "snp" not in npz.files:
+                raise VarflowError(f"{path}: LD NPZ has no 'snp' array")
+            return npz["snp"].astype(str)
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise VarflowError(f"{path}: not a readable NPZ file ({exc})") from None
+
+
 def match_ld_files(table: "pd.DataFrame", ld: list[Path]) -> dict[str, Path]:  # noqa: F821
     """Chromosome of ``table`` -> the LD file (NPZ with ``snp``) whose SNP list holds that chromosome's
     effect SNPs at their ld_index. Files need not be named after chromosomes."""
     found: dict[str, Path] = {}
     li = table["ld_index"].to_numpy()
     for path in expand_paths(ld, ".npz"):
-        snp = read_npz(path, {"snp": ("U", 1)})["snp"]
+        snp = _npz_snp_list(path)
         for chrom in dict.fromkeys(table["CHR"]):
             on = (table["CHR"] == chrom).to_numpy()
             if chrom not in found and li[on].max() < len(snp) and np.all(snp[li[on]] == table["SNP"].to_numpy()[on]):
