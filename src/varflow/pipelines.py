@@ -52,15 +52,21 @@ def load_params(path: Path) -> dict[str, Any]:
 
 
 def run_workflow(workflow: str, outdir: Path, *, cohort: Path | None = None, params: Path | None = None,
-                 seed: int = 0, device: str = "auto", quick: bool = False) -> dict[str, Any]:
-    """Run one workflow on a cohort folder or a params file; returns its headline figures + seconds."""
+                 seed: int = 0, device: str = "auto", quick: bool = False,
+                 sizes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one workflow on a cohort folder or a params file; returns its headline figures + seconds.
+
+    ``sizes`` are param overrides (model sizes, epochs) passed to a cohort run, e.g. the demo's.
+    """
     if (cohort is None) == (params is None):
         raise VarflowError("give exactly one of --cohort DIR or --params FILE")
     module = _pipeline(workflow)
     ensure_writable_dir(outdir)
     start = time.perf_counter()
     if cohort is not None:
-        figures = module.run_from_cohort(Cohort.load(cohort), outdir, seed=seed, device=device, quick=quick)
+        extra = {"params": sizes} if sizes else {}
+        figures = module.run_from_cohort(Cohort.load(cohort), outdir, seed=seed, device=device, quick=quick,
+                                         **extra)
     else:
         figures = module.run_from_params(load_params(params), outdir, seed=seed, device=device, quick=quick)
     figures = dict(figures or {})
@@ -69,16 +75,28 @@ def run_workflow(workflow: str, outdir: Path, *, cohort: Path | None = None, par
     return figures
 
 
+def demo_sizes() -> dict[str, dict[str, Any]]:
+    """Per-workflow size overrides that let ``varflow demo`` finish in minutes on a 2-core laptop."""
+    from varflow.s2e.pipeline import DEMO_PARAMS
+
+    return {"s2e": DEMO_PARAMS}
+
+
 def run_all(outdir: Path, *, cohort: Path | None = None, preset: str = "demo", seed: int = 0,
-            device: str = "auto", quick: bool = False) -> dict[str, Any]:
+            device: str = "auto", quick: bool = False, sizes: dict[str, dict[str, Any]] | None = None
+            ) -> dict[str, Any]:
     """Simulate a cohort (unless ``cohort`` is given) and run every workflow on it into ``outdir``.
+
+    ``sizes`` maps a workflow to its param overrides (see ``demo_sizes``).
 
     Layout: ``outdir/cohort`` (when simulated), ``outdir/<workflow>/`` and ``outdir/summary.json``
     holding the parameters, each workflow's headline figures and seconds.
     """
     ensure_writable_dir(outdir)
     start = time.perf_counter()
-    summary: dict[str, Any] = {"params": {"preset": preset, "seed": seed, "device": device, "quick": quick}}
+    sizes = sizes or {}
+    summary: dict[str, Any] = {"params": {"preset": preset, "seed": seed, "device": device, "quick": quick,
+                                          **{f"{wf}_sizes": v for wf, v in sizes.items()}}}
     if cohort is None:
         from varflow.simulate.cohort import SimulationConfig, build_cohort
 
@@ -91,7 +109,7 @@ def run_all(outdir: Path, *, cohort: Path | None = None, preset: str = "demo", s
     for workflow in available_workflows():
         log.info("running %s", workflow)
         summary[workflow] = run_workflow(workflow, outdir / workflow, cohort=cohort, seed=seed, device=device,
-                                         quick=quick)
+                                         quick=quick, sizes=sizes.get(workflow))
     summary["seconds"] = round(time.perf_counter() - start, 2)
     with open(outdir / "summary.json", "w") as handle:
         json.dump(summary, handle, indent=2, default=str)

@@ -20,9 +20,10 @@ def command(
     quick: bool = typer.Option(False, "--quick", help="Tiny model sizes (smoke run)."),
 ) -> None:
     """Simulate a cohort with known truth, run every workflow on it in-process, write the HTML report."""
-    from varflow.pipelines import run_all
+    from varflow.pipelines import demo_sizes, run_all
     from varflow.report.build import build_report
 
-    summary = run_all(outdir, preset=preset, seed=seed, device=device, quick=quick)
+    summary = run_all(outdir, preset=preset, seed=seed, device=device, quick=quick,
+                      sizes=None if quick else demo_sizes())
     report = build_report(outdir, outdir / "report.html")
     typer.echo(f"demo finished in {summary['seconds']:.0f} s; results in {outdir}/; report: {report}")

@@ -17,6 +17,11 @@ from varflow.s2e.train import TrainConfig
 
 log = logging.getLogger("varflow")
 
+#: Sizes for a CPU laptop demo (``varflow demo``): 8 kb windows, the tiny model, epochs capped at
+#: 60 batches, so the demo cohort trains in a few minutes on 2 cores; defaults stay the published sizes.
+DEMO_PARAMS = {"s2e_window": 8_000, "s2e_tiny": True, "s2e_ref_epochs": 3, "s2e_epochs": 6,
+               "s2e_max_batches_per_epoch": 60}
+
 #: quick=True sizes: a tiny model on 4 kb windows, a few short epochs (tests, demo).
 QUICK = {"window": 4_000, "ref_epochs": 2, "epochs": 3, "max_batches_per_epoch": 8, "batch_size": 16}
 
@@ -60,10 +65,12 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
             "variant_scores": str(outdir / "variant_effects.parquet"), "n_variant_scores": effects["n_scores"]}
 
 
-def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
-    """The s2e workflow on a cohort folder (reference, vcf, genes, expression from its manifest)."""
+def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False,
+                    params: dict[str, Any] | None = None) -> dict:
+    """The s2e workflow on a cohort folder (reference, vcf, genes, expression from its manifest);
+    ``params`` may set the optional ``s2e_*`` sizes of ``run_from_params``."""
     return run_steps(cohort.path("vcf"), cohort.path("reference"), cohort.path("genes"), cohort.path("expression"),
-                     outdir, params={}, seed=seed, device=device, quick=quick)
+                     outdir, params=dict(params or {}), seed=seed, device=device, quick=quick)
 
 
 def run_from_params(params: dict, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
