@@ -27,14 +27,24 @@ def imhof_sf(t: float, lam: np.ndarray) -> float:
     lam = np.asarray(lam, dtype=np.float64)
     omega = 0.5 * t
 
+    cache: dict[float, tuple[float, float]] = {}
+
+    def c_amp(u: float) -> tuple[float, float]:
+        # the two tail integrals are evaluated at the same QAWF nodes: compute each node once
+        if u not in cache:
+            lu = lam * u
+            cache[u] = (0.5 * float(np.arctan(lu).sum()), 1.0 / (u * float(np.exp(0.25 * np.log1p(lu * lu).sum()))))
+        return cache[u]
+
     def c(u: float) -> float:
-        return 0.5 * np.sum(np.arctan(lam * u))
+        return c_amp(u)[0]
 
     def amp(u: float) -> float:
-        return 1.0 / (u * np.exp(0.25 * np.sum(np.log1p((lam * u) ** 2))))
+        return c_amp(u)[1]
 
     def integrand(u: float) -> float:
-        return np.sin(c(u) - omega * u) * amp(u)
+        cu, au = c_amp(u)
+        return np.sin(cu - omega * u) * au
 
     split = 4.0 / lam.max()
     with warnings.catch_warnings():
