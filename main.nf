@@ -6,29 +6,73 @@
  *   shrink    GWAS effect-size shrinkage (neural-network ensemble), multi-trait clustering, gene tests
  *   s2e       sequence-to-expression models trained on personal genomes
  *   eqtl      CatBoost classifier of causal cell-type eQTL variants
- *   all       simulate a cohort, then run every workflow on it
+ *   all       every workflow on one cohort
  *
- * Pick one with --workflow. Every step is a `varflow <workflow> <step>` command in a container;
- * the same steps run without Nextflow through `varflow run <workflow>`.
+ * Pick one with --workflow. Inputs come from --cohort, a folder whose cohort.yaml names each file
+ * (a simulated cohort, or your own data described the same way); without --cohort a cohort is
+ * simulated first. Every step is a `varflow <workflow> <step>` command in a container; the same
+ * steps run without Nextflow through `varflow run <workflow>`.
  */
 
 include { validateParameters; paramsSummaryLog } from 'plugin/nf-schema'
 include { SIMULATE } from './subworkflows/local/simulate'
+include { SHRINK   } from './subworkflows/local/shrink'
+include { S2E      } from './subworkflows/local/s2e'
+include { EQTL     } from './subworkflows/local/eqtl'
+
+// The cohort manifest: files (key -> path relative to the folder, or a map of them) and info.
+def cohortManifest(dir) {
+    return new groovy.yaml.YamlSlurper().parse(dir.resolve('cohort.yaml'))
+}
+
+// Whether workflow `name` runs when --workflow is `selected`.
+def runs(selected, name) {
+    return selected == name || selected == 'all'
+}
 
 workflow {
     main:
     validateParameters()
     log.info(paramsSummaryLog(workflow))
 
-    def wired = ['simulate']
-    def planned = ['shrink', 's2e', 'eqtl', 'all']
-    if( !wired.contains(params.workflow) ) {
-        if( planned.contains(params.workflow) ) {
-            error("--workflow ${params.workflow}: this workflow is not wired into the Nextflow pipeline yet (available: ${wired.join(', ')}); run it in-process with `varflow run ${params.workflow}`")
-        }
-        error("--workflow ${params.workflow}: unknown workflow (choose one of ${(wired + planned).join(', ')})")
+    def workflows = ['simulate', 'shrink', 's2e', 'eqtl', 'all']
+    if( !workflows.contains(params.workflow) ) {
+        error("--workflow ${params.workflow}: unknown workflow (choose one of ${workflows.join(', ')})")
     }
 
-    ch_cohort = channel.of([id: params.cohort_id])
-    SIMULATE(ch_cohort, params.seed, params.sim_preset)
+    if( params.cohort ) {
+        ch_cohort = channel.of([[id: params.cohort_id], file(params.cohort, checkIfExists: true)])
+    }
+    else {
+        SIMULATE(channel.of([id: params.cohort_id]), params.seed, params.sim_preset)
+        ch_cohort = SIMULATE.out.cohort
+    }
+    ch_manifest = ch_cohort.map { meta, dir -> [meta, dir, cohortManifest(dir)] }
+
+    if( runs(params.workflow, 'shrink') ) {
+        ch_sumstats = ch_manifest.flatMap { _meta, dir, manifest ->
+            manifest.files.sumstats.collect { trait, rel -> [[id: trait], dir.resolve(rel)] }
+        }
+        ch_ld = ch_manifest.flatMap { _meta, dir, manifest ->
+            manifest.files.ld.collect { chrom, rel -> [[id: chrom], dir.resolve(rel)] }
+        }
+        ch_gwas_genes = ch_manifest.map { _meta, dir, manifest -> dir.resolve(manifest.files.gwas_genes) }.first()
+        SHRINK(ch_sumstats, ch_ld, ch_gwas_genes, params.shrink_model ? file(params.shrink_model, checkIfExists: true) : [])
+    }
+
+    if( runs(params.workflow, 's2e') ) {
+        ch_s2e = ch_manifest.map { meta, dir, manifest ->
+            def vcf = dir.resolve(manifest.files.vcf)
+            def reference = dir.resolve(manifest.files.reference)
+            [meta, vcf, file("${vcf}.tbi"), reference, file("${reference}.fai"),
+             dir.resolve(manifest.files.genes), dir.resolve(manifest.files.expression)]
+        }
+        ch_chroms = ch_manifest.flatMap { _meta, _dir, manifest -> manifest.info.chromosomes }
+        S2E(ch_s2e, ch_chroms)
+    }
+
+    if( runs(params.workflow, 'eqtl') ) {
+        def config = params.eqtl_config ?: "${projectDir}/src/varflow/data/eqtl/default.yaml"
+        EQTL(ch_cohort, file(config, checkIfExists: true))
+    }
 }
