@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from varflow.errors import VarflowError
-from varflow.io.atomic import ensure_writable_dir
+from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.cohort import Cohort
 
 log = logging.getLogger("varflow")
@@ -111,6 +111,6 @@ def run_all(outdir: Path, *, cohort: Path | None = None, preset: str = "demo", s
         summary[workflow] = run_workflow(workflow, outdir / workflow, cohort=cohort, seed=seed, device=device,
                                          quick=quick, sizes=sizes.get(workflow))
     summary["seconds"] = round(time.perf_counter() - start, 2)
-    with open(outdir / "summary.json", "w") as handle:
-        json.dump(summary, handle, indent=2, default=str)
+    with atomic_path(outdir / "summary.json", suffix=".json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, default=str))
     return summary
