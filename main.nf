@@ -60,6 +60,9 @@ workflow {
         SHRINK(ch_sumstats, ch_ld, ch_gwas_genes, params.shrink_model ? file(params.shrink_model, checkIfExists: true) : [])
     }
 
+    // eqtl's extra deep-learning scores per cohort: none, unless s2e runs too (--workflow all)
+    ch_eqtl_extra = ch_cohort.map { meta, _dir -> [meta, []] }
+
     if( runs(params.workflow, 's2e') ) {
         ch_s2e = ch_manifest.map { meta, dir, manifest ->
             def vcf = dir.resolve(manifest.files.vcf)
@@ -69,10 +72,11 @@ workflow {
         }
         ch_chroms = ch_manifest.flatMap { _meta, _dir, manifest -> manifest.info.chromosomes }
         S2E(ch_s2e, ch_chroms)
+        ch_eqtl_extra = S2E.out.variant_scores
     }
 
     if( runs(params.workflow, 'eqtl') ) {
         def config = params.eqtl_config ?: "${projectDir}/src/varflow/data/eqtl/default.yaml"
-        EQTL(ch_cohort, file(config, checkIfExists: true))
+        EQTL(ch_cohort, ch_eqtl_extra, file(config, checkIfExists: true))
     }
 }

@@ -87,7 +87,8 @@ def run_all(outdir: Path, *, cohort: Path | None = None, preset: str = "demo", s
             ) -> dict[str, Any]:
     """Simulate a cohort (unless ``cohort`` is given) and run every workflow on it into ``outdir``.
 
-    ``sizes`` maps a workflow to its param overrides (see ``demo_sizes``).
+    ``sizes`` maps a workflow to its param overrides (see ``demo_sizes``). When s2e ran, its
+    variant-effect table is passed to eqtl as ``eqtl_extra_scores`` (a deep-learning feature source).
 
     Layout: ``outdir/cohort`` (when simulated), ``outdir/<workflow>/`` and ``outdir/summary.json``
     holding the parameters, each workflow's headline figures and seconds.
@@ -108,8 +109,14 @@ def run_all(outdir: Path, *, cohort: Path | None = None, preset: str = "demo", s
     summary["params"]["cohort"] = str(cohort)
     for workflow in available_workflows():
         log.info("running %s", workflow)
+        wf_params = dict(sizes.get(workflow) or {})
+        if workflow == "eqtl" and summary.get("s2e", {}).get("variant_scores"):
+            # s2e's variant effects join eqtl's features as one more deep-learning source; unnamed, as
+            # main.nf passes it, so both engines make the same feature names (extra1__s2e_*)
+            wf_params["eqtl_extra_scores"] = [summary["s2e"]["variant_scores"],
+                                              *wf_params.get("eqtl_extra_scores", [])]
         summary[workflow] = run_workflow(workflow, outdir / workflow, cohort=cohort, seed=seed, device=device,
-                                         quick=quick, sizes=sizes.get(workflow))
+                                         quick=quick, sizes=wf_params or None)
     summary["seconds"] = round(time.perf_counter() - start, 2)
     with atomic_path(outdir / "summary.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2, default=str))

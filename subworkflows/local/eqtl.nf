@@ -3,6 +3,8 @@
  * scattered over held-out chromosomes (one task per LOCO fold, label process_gpu), then evaluate the
  * pooled held-out folds and score every variant-gene pair with the model that held out its chromosome.
  * Everything cell-type specific lives in the YAML config; a new cell type needs only a new config.
+ * An extra variant-score table per cohort (the s2e variant effects under --workflow all) joins the
+ * features as a deep-learning source.
  */
 
 include { EQTL_FEATURIZE } from '../../modules/local/eqtl_featurize/main'
@@ -13,11 +15,13 @@ include { EQTL_PREDICT   } from '../../modules/local/eqtl_predict/main'
 
 workflow EQTL {
     take:
-    ch_cohort // channel: [ val(meta), path(cohort folder) ], its cohort.yaml names finemap, genes, annotations
-    config    // value: path(eqtl YAML config)
+    ch_cohort       // channel: [ val(meta), path(cohort folder) ], its cohort.yaml names finemap, genes, annotations
+    ch_extra_scores // channel: [ val(meta), path(variant_scores Parquet) or [] ], joined to ch_cohort by meta;
+                    //   e.g. S2E.out.variant_scores, added to the features as a deep-learning source
+    config          // value: path(eqtl YAML config)
 
     main:
-    EQTL_FEATURIZE(ch_cohort, config)
+    EQTL_FEATURIZE(ch_cohort.join(ch_extra_scores), config)
     EQTL_LABELS(ch_cohort, config)
 
     // one train task per chromosome that has test positives (folds.txt, one chromosome per line)

@@ -124,3 +124,47 @@ def test_bad_bed_and_unknown_gene(tmp_path):
         featurize(fm, genes, load_config(path))
     with pytest.raises(VarflowError, match="gene_id 'g2' is not in the gene table"):
         featurize(fm, genes.iloc[:1], load_config(path))
+
+
+def _s2e_like(tmp_path):
+    """A variant_scores table keyed by (variant_id, gene_id), shaped like the s2e variant effects."""
+    table = pd.DataFrame({"variant_id": ["chr1:1000:A:C", "chr2:5100:G:T", "chr1:1000:A:C"],
+                          "gene_id": ["g1", "g2", "g2"], "s2e_ism": [0.4, -0.2, 9.0],
+                          "s2e_ism_abs": [0.4, 0.2, 9.0], "s2e_gxi": [0.01, 0.03, 9.0]})
+    table.to_parquet(tmp_path / "effects.parquet")
+    return tmp_path / "effects.parquet"
+
+
+def test_extra_scores_join_as_deep_learning_features(tmp_path):
+    fm, genes, path, doc = _inputs(tmp_path)
+    effects = _s2e_like(tmp_path)
+    base_feats, base_con = featurize(fm, genes, load_config(path))
+    feats, con = featurize(fm, genes, load_config(path, extra_scores=[effects, f"mine={effects}"]))
+    # the config's own features are unchanged; the extra ones follow in the order given
+    assert con.columns[:len(base_con.columns)] == base_con.columns
+    assert feats[base_con.columns].equals(base_feats[base_con.columns])
+    added = con.columns[len(base_con.columns):]
+    assert added == [f"{n}__{c}" for n in ("extra1", "mine") for c in ("s2e_ism", "s2e_ism_abs", "s2e_gxi")]
+    assert {con.categories[c] for c in added} == {"deep_learning"}
+    assert con.category_weights(load_config(path).category_weights)["extra1__s2e_gxi"] == 10
+    # matched on (variant_id, gene_id): chr1:1000 scores 0.4 for g1, its g2 row (9.0) belongs to no pair
+    f = feats.set_index(["variant_id", "gene_id"])
+    assert f.loc[("chr1:1000:A:C", "g1"), "extra1__s2e_ism"] == 0.4
+    assert f.loc[("chr2:5100:G:T", "g2"), "mine__s2e_gxi"] == 0.03
+    assert np.isnan(f.loc[("chr2:5000:C:G", "g2"), "extra1__s2e_ism"])
+    assert not (feats[added] == 9.0).any().any()
+
+
+def test_extra_scores_category_defaults_to_weight_one_and_errors(tmp_path):
+    fm, genes, path, doc = _inputs(tmp_path)
+    effects = _s2e_like(tmp_path)
+    no_dl = dict(doc, sources=doc["sources"][:2], categories={"regulatory": 1})
+    path2 = tmp_path / "no_dl.yaml"
+    path2.write_text(yaml.safe_dump(no_dl))
+    cfg = load_config(path2, extra_scores=[effects])
+    assert cfg.weight_of("deep_learning") == 1.0 and cfg.sources[-1].name == "extra1"
+    with pytest.raises(VarflowError, match=r"sources\[4\]: file not found: .*nope.parquet"):
+        load_config(path, extra_scores=[tmp_path / "nope.parquet"])
+    with pytest.raises(VarflowError, match="source names must be unique"):
+        load_config(path, extra_scores=[f"dl={effects}"])
+    assert load_config(path, extra_scores=[]).sources == load_config(path).sources

@@ -3,7 +3,7 @@ process EQTL_FEATURIZE {
     label 'process_low'
 
     input:
-    tuple val(meta), path(cohort)
+    tuple val(meta), path(cohort), path(extra_scores)
     path config
 
     output:
@@ -12,12 +12,15 @@ process EQTL_FEATURIZE {
 
     script:
     def args = task.ext.args ?: ''
+    // extra_scores: a variant_scores Parquet (the s2e variant effects) or [] for none
+    def extra_arg = extra_scores ? "--extra-scores ${extra_scores}" : ''
     prefix = task.ext.prefix ?: "${meta.id}_features"
     """
     varflow eqtl featurize \\
         --cohort ${cohort} \\
         --config ${config} \\
         --outdir ${prefix} \\
+        ${extra_arg} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml

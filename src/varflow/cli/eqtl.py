@@ -30,12 +30,13 @@ def _cohort_file(given: Optional[Path], cohort: Optional[Path], key: str, option
     return Cohort.load(cohort).path(key)
 
 
-def _config(config: Optional[Path], cohort: Optional[Path], resolve_files: bool = True):
+def _config(config: Optional[Path], cohort: Optional[Path], resolve_files: bool = True,
+            extra_scores: Optional[List[str]] = None):
     from varflow.eqtl.config import load_config
     from varflow.io.cohort import Cohort
 
     return load_config(config, cohort=Cohort.load(cohort) if cohort is not None else None,
-                       resolve_files=resolve_files)
+                       resolve_files=resolve_files, extra_scores=extra_scores)
 
 
 @app.command()
@@ -51,14 +52,21 @@ def featurize(
     cohort: Optional[Path] = typer.Option(None, "--cohort", help=COHORT_HELP),
     contract: Optional[Path] = typer.Option(None, "--contract",
                                             help="Reuse a training contract (columns, imputation) for new data."),
+    extra_scores: Optional[List[str]] = typer.Option(
+        None, "--extra-scores",
+        help="[NAME=]FILE: a variant_scores Parquet (variant_id[, gene_id] + score columns, e.g. the s2e "
+             "variant effects) added as a deep-learning source, features NAME__<column>; repeat for "
+             "several; NAME defaults to extra1, extra2, ..."),
 ) -> None:
     """Features for every variant-gene pair plus the feature contract."""
     from varflow.eqtl.steps import featurize_step
 
     finemap = _cohort_file(finemap, cohort, "finemap", "--finemap")
     genes = _cohort_file(genes, cohort, "genes", "--genes")
-    prov = provenance("eqtl featurize", {"finemap": finemap, "genes": genes, "config": config, "contract": contract})
-    res = featurize_step(finemap, genes, _config(config, cohort), outdir, contract=contract, provenance=prov)
+    prov = provenance("eqtl featurize", {"finemap": finemap, "genes": genes, "config": config, "contract": contract,
+                                         "extra_scores": extra_scores})
+    res = featurize_step(finemap, genes, _config(config, cohort, extra_scores=extra_scores), outdir,
+                         contract=contract, provenance=prov)
     typer.echo(json.dumps(res))
 
 

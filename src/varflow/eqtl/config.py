@@ -16,6 +16,10 @@ A source names its file either by ``path`` (relative to the YAML file's real loc
 ``cohort`` (a key of a cohort manifest; a keyed group such as ``regulatory_bed`` expands to one feature
 per entry). Built-in feature categories (``distance``, ``variant_type``, ``allele_freq``) always exist
 with weight 1 unless the config sets them.
+
+Extra score files (``--extra-scores`` of ``varflow eqtl featurize``, ``eqtl_extra_scores`` of the
+in-process pipeline, the s2e variant-effect table in ``run all``) are appended to any config as
+``variant_scores`` sources of category ``deep_learning`` (see ``with_extra_scores``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import yaml
 from varflow.errors import VarflowError
 
 SOURCE_TYPES = ("bed", "variant_scores", "gene_scores")
+#: category of extra score files; weighted like the config's other deep-learning sources (1 if undeclared)
+EXTRA_CATEGORY = "deep_learning"
 BUILTIN_CATEGORIES = ("distance", "variant_type", "allele_freq")
 
 # The published recipe (scEEMS/GEMS description): Logloss, depth 5, 1000 trees, lr 0.03, l2 5,
@@ -191,9 +197,53 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
                       allele_freq=allele_freq, path=path, raw=doc)
 
 
+def parse_extra_scores(items: list[Any] | None) -> list[tuple[str, Path]]:
+    """``[(source name, path)]`` from extra score files given as ``FILE``, ``NAME=FILE`` or
+    ``{name:, path:}``; unnamed files are called ``extra1``, ``extra2``, ... in the order given."""
+    out: list[tuple[str, Path]] = []
+    for i, item in enumerate(items or [], start=1):
+        if isinstance(item, dict):
+            if "path" not in item:
+                raise VarflowError(f"extra scores #{i}: a mapping needs 'path' (and optionally 'name')")
+            name, path = str(item.get("name") or f"extra{i}"), Path(item["path"])
+        else:
+            text = str(item)
+            head, sep, tail = text.partition("=")
+            # NAME=FILE only when the part before '=' is a plain name: a path may itself contain '='
+            if sep and head and "/" not in head and head.replace("_", "").isalnum():
+                name, path = head, Path(tail)
+            else:
+                name, path = f"extra{i}", Path(text)
+        out.append((name, path))
+    return out
+
+
+def with_extra_scores(doc: dict[str, Any], extra_scores: list[Any] | None) -> dict[str, Any]:
+    """A copy of config mapping ``doc`` with each extra score file appended as a source.
+
+    Each file is a ``variant_scores`` Parquet keyed by variant_id (and gene_id when it has one); every
+    other column becomes a feature ``<name>__<column>`` of category ``EXTRA_CATEGORY``, which keeps the
+    config's weight for it (CatBoost feature_weights) or gets weight 1 when the config declares none.
+    """
+    extras = parse_extra_scores(extra_scores)
+    if not extras:
+        return doc
+    if not isinstance(doc, dict):
+        return doc  # parse_config reports the bad document
+    merged = dict(doc)
+    merged["categories"] = {EXTRA_CATEGORY: 1.0, **(doc.get("categories") or {})}
+    merged["sources"] = [*(doc.get("sources") or []),
+                         *({"name": name, "type": "variant_scores", "path": str(Path(path).absolute()),
+                            "category": EXTRA_CATEGORY} for name, path in extras)]
+    return merged
+
+
 def load_config(path: Path | str | None = None, *, cohort: Any | None = None,
-                resolve_files: bool = True) -> EqtlConfig:
-    """Read and validate a YAML config; ``None`` loads the packaged default (for simulated cohorts)."""
+                resolve_files: bool = True, extra_scores: list[Any] | None = None) -> EqtlConfig:
+    """Read and validate a YAML config; ``None`` loads the packaged default (for simulated cohorts).
+
+    ``extra_scores``: variant-score files added as deep-learning sources (see ``with_extra_scores``).
+    """
     if path is None:
         path = default_config_path()
     path = Path(path)
@@ -204,7 +254,8 @@ def load_config(path: Path | str | None = None, *, cohort: Any | None = None,
             doc = yaml.safe_load(handle) or {}
     except yaml.YAMLError as exc:
         raise VarflowError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_config(doc, path=path, cohort=cohort, resolve_files=resolve_files)
+    return parse_config(with_extra_scores(doc, extra_scores), path=path, cohort=cohort,
+                        resolve_files=resolve_files)
 
 
 def default_config_path() -> Path:

@@ -71,9 +71,17 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
 
 
 def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto",
-                    quick: bool = False) -> dict:
-    """All eqtl steps on a simulated cohort with the packaged default config; adds truth enrichment."""
-    config = load_config(None, cohort=cohort)
+                    quick: bool = False, params: dict[str, Any] | None = None) -> dict:
+    """All eqtl steps on a simulated cohort with the packaged default config; adds truth enrichment.
+
+    ``params`` may set ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
+    ``{name:, path:}``) added as deep-learning sources, e.g. the s2e variant effects in ``run all``.
+    """
+    params = dict(params or {})
+    unknown = set(params) - {"eqtl_extra_scores"}
+    if unknown:
+        raise VarflowError(f"eqtl: unknown param(s) {', '.join(sorted(unknown))} (known: eqtl_extra_scores)")
+    config = load_config(None, cohort=cohort, extra_scores=params.get("eqtl_extra_scores"))
     figures = run_steps(cohort.path("finemap"), cohort.path("genes"), config, outdir, device=device,
                         quick=quick, seed=seed)
     pred = figures.pop("_pred")
