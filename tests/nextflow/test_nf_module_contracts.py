@@ -69,6 +69,9 @@ def _contract(module_main: Path):
     if not path.is_file():
         pytest.fail(f"module {name} has no contract file {path.relative_to(REPO_ROOT)}: add one with a "
                     "stage(workdir, ...) function (see tests/nextflow/README.md)", pytrace=False)
+    # Contract files import their shared staging helpers (e.g. shrink_common) from this folder.
+    if str(CONTRACTS) not in sys.path:
+        sys.path.insert(0, str(CONTRACTS))
     spec = importlib.util.spec_from_file_location(f"varflow_nf_contract_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

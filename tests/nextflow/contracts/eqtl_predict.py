@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pysam
 
-_spec = importlib.util.spec_from_file_location("eqtl_common", Path(__file__).with_name("eqtl_common.py"))
-_stage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_stage)
+import eqtl_common as _stage
 
 
 def stage(workdir: Path, tiny_cohort) -> dict:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 from varflow.eqtl.config import default_config_path
 
-_spec = importlib.util.spec_from_file_location("eqtl_common", Path(__file__).with_name("eqtl_common.py"))
-_stage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_stage)
+import eqtl_common as _stage
 
 
 def stage(workdir: Path, tiny_cohort) -> dict:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-
-def _fixture():
-    spec = importlib.util.spec_from_file_location("s2e_fixture", Path(__file__).with_name("s2e_fixture.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import s2e_fixture
 
 
 def stage(workdir: Path, tiny_cohort) -> dict:
-    fixture = _fixture()
-    shards = fixture.stage_shards(workdir, tiny_cohort)
-    model = fixture.stage_model(workdir, tiny_cohort)
+    shards = s2e_fixture.stage_shards(workdir, tiny_cohort)
+    model = s2e_fixture.stage_model(workdir, tiny_cohort)
     return {"inputs": {"meta": {"id": "tiny"}, "shards": shards, "model": model}, "ext": {"args": "--device cpu"}}
 
 

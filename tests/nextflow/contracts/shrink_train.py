@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from varflow.shrink.model import Ensemble
 
-_spec = importlib.util.spec_from_file_location("shrink_common", Path(__file__).with_name("shrink_common.py"))
-common = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(common)
+import shrink_common as common
 
 
 def stage(workdir: Path, tiny_cohort) -> dict:
