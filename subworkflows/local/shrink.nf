@@ -1,6 +1,6 @@
 /*
  * SHRINK: GWAS effect-size shrinkage (ML-MAGES method). LD blocks per chromosome; shrunk effects per
- * trait x chromosome (neural-network ensemble, label process_gpu); per trait a single-trait clustering
+ * trait x chromosome (neural-network ensemble, numpy inference on the CPU); per trait a single-trait clustering
  * (its null variance feeds the gene tests) and gene-level tests over all chromosomes; with 2+ traits a
  * joint clustering and multi-trait gene summaries; figures of everything at the end.
  */

@@ -73,7 +73,7 @@ def test_cli_steps_and_single_trait_plots(tiny_cohort, tmp_path):
     blocks = read_table(tmp_path / "b.parquet", schemas.LD_BLOCKS)
     assert len(blocks) == json.loads(r.output)["n_blocks"] == len(read_npz(ld)["snp"]) // 300 + 1
     r = _cli("shrink", "effects", "--sumstats", tiny_cohort.path("sumstats", "trait1"), "--block-ld",
-             tmp_path / "b.npz", "--out", tmp_path / "e.parquet", "--device", "cpu")
+             tmp_path / "b.npz", "--out", tmp_path / "e.parquet")
     assert r.exit_code == 0, r.output
     r = _cli("shrink", "cluster", tmp_path / "e.parquet", "--out", tmp_path / "c.parquet",
              "--out-model", tmp_path / "c.json", "--restarts", 3)
@@ -122,7 +122,7 @@ def test_bad_inputs_give_one_line_errors(tiny_cohort, tmp_path):
         path = tmp_path / "ss.tsv"
         change(ss).to_csv(path, sep="\t", index=False)
         _one_line_error(_cli("shrink", "effects", "--sumstats", path, "--block-ld", tmp_path / "b.npz",
-                             "--out", tmp_path / "e.parquet", "--device", "cpu"), fragment, str(path))
+                             "--out", tmp_path / "e.parquet"), fragment, str(path))
     assert not (tmp_path / "e.parquet").exists()
 
 
@@ -131,7 +131,7 @@ def test_gene_without_snps_is_reported_not_fatal(tiny_cohort, tmp_path):
              tmp_path / "b.parquet", "--out-ld", tmp_path / "b.npz")
     assert r.exit_code == 0
     assert _cli("shrink", "effects", "--sumstats", tiny_cohort.path("sumstats", "trait1"), "--block-ld",
-                tmp_path / "b.npz", "--out", tmp_path / "e.parquet", "--device", "cpu").exit_code == 0
+                tmp_path / "b.npz", "--out", tmp_path / "e.parquet").exit_code == 0
     assert _cli("shrink", "cluster", tmp_path / "e.parquet", "--out", tmp_path / "c.parquet",
                 "--out-model", tmp_path / "c.json", "--restarts", 2).exit_code == 0
     genes = pd.DataFrame({"gene": ["real", "desert"], "CHR": ["chr1", "chr1"], "START": [1, 10_000_000],

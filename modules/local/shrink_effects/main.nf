@@ -1,6 +1,6 @@
 process SHRINK_EFFECTS {
     tag "${meta.id}"
-    label 'process_gpu'
+    label 'process_medium'
 
     input:
     tuple val(meta), path(sumstats), path(block_ld)

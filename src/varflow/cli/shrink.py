@@ -91,12 +91,10 @@ def effects(
     out: Path = typer.Option(..., "--out", help="Effects table (Parquet)."),
     method: str = typer.Option("nn", "--method", help="nn (ensemble mean) | enet (elastic-net baseline)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder from train (default: the shipped ensemble)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     seed: int = typer.Option(0, "--seed"),
     trait: Optional[str] = typer.Option(None, "--trait", help="Trait name (default: the sumstats file name up to its first dot)."),
 ) -> None:
-    """Shrunk effect sizes of every SNP of one chromosome for one trait."""
-    from varflow.device import resolve_device
+    """Shrunk effect sizes of every SNP of one chromosome for one trait (CPU: the ensemble runs in numpy)."""
     from varflow.errors import VarflowError
     from varflow.shrink.effects import METHODS
     from varflow.shrink.steps import effects_step
@@ -104,8 +102,7 @@ def effects(
     if method not in METHODS:
         raise VarflowError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     prov = provenance("shrink effects", {"sumstats": sumstats, "block_ld": block_ld, "method": method, "model": model}, seed)
-    dev = resolve_device(device) if method == "nn" else "cpu"
-    typer.echo(json.dumps(effects_step(sumstats, block_ld, out, method, model, dev, seed, prov, trait)))
+    typer.echo(json.dumps(effects_step(sumstats, block_ld, out, method, model, seed, prov, trait)))
 
 
 @app.command()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from varflow.shrink.enet import enet_effects
 from varflow.shrink.features import compute_features
 from varflow.shrink.inputs import LDPanel, Matched, match_to_ld
 from varflow.shrink.ldblocks import BlockLD
@@ -26,7 +25,7 @@ def matched_blocks(block_ld: BlockLD, matched: Matched) -> tuple[list[np.ndarray
 
 
 def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn", ensemble: Ensemble | None = None,
-                   device: str = "cpu", seed: int = 0, where: str = "sumstats", trait: str = "trait"
+                   seed: int = 0, where: str = "sumstats", trait: str = "trait"
                    ) -> tuple[pd.DataFrame, dict]:
     """Match ``sumstats`` to the chromosome's LD SNPs and shrink their effects.
 
@@ -41,8 +40,10 @@ def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn"
         if ensemble is None:
             ensemble = Ensemble.load(None)
         X = compute_features(matched.beta, matched.se, blocks, ensemble.top_r)
-        shrunk = ensemble.predict(X, float(np.median(matched.se)), device=device)
+        shrunk = ensemble.predict(X, float(np.median(matched.se)))
     elif method == "enet":
+        from varflow.shrink.enet import enet_effects  # scikit-learn loads only for the baseline
+
         shrunk = enet_effects(matched.beta, blocks, seed=seed)
     else:
         raise ValueError(f"method must be one of {METHODS}")

@@ -86,9 +86,9 @@ def trait_name(sumstats: Path) -> str:
 
 
 def effects_step(sumstats: Path, block_ld: Path, out: Path, method: str = "nn", model: Path | None = None,
-                 device: str = "cpu", seed: int = 0, provenance: Provenance | None = None,
-                 trait: str | None = None) -> dict:
-    """Shrunk effects of one trait on one chromosome (table schema shrink_effects)."""
+                 seed: int = 0, provenance: Provenance | None = None, trait: str | None = None) -> dict:
+    """Shrunk effects of one trait on one chromosome (table schema shrink_effects); CPU only (numpy
+    inference of the ensemble, scikit-learn for the elastic net)."""
     from varflow.shrink.effects import shrink_effects
     from varflow.shrink.model import Ensemble
 
@@ -96,7 +96,7 @@ def effects_step(sumstats: Path, block_ld: Path, out: Path, method: str = "nn", 
     bld = read_block_ld(block_ld)
     ens = Ensemble.load(model) if method == "nn" else None
     trait = trait or trait_name(sumstats)
-    table, counts = shrink_effects(ss, bld, method=method, ensemble=ens, device=device, seed=seed,
+    table, counts = shrink_effects(ss, bld, method=method, ensemble=ens, seed=seed,
                                    where=str(sumstats), trait=trait)
     write_table(table, out, schemas.EFFECTS, provenance)
     log.info("shrink effects %s: %s", out, json.dumps(counts))

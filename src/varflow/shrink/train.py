@@ -7,12 +7,34 @@ import logging
 
 import numpy as np
 import torch
+from torch import nn
 
 from varflow.shrink.features import n_features
-from varflow.shrink.model import Ensemble, ShrinkNet, scale_features
+from varflow.shrink.model import HIDDEN, Ensemble, scale_features
 from varflow.shrink.simulate_training import TrainingSet
 
 log = logging.getLogger("varflow")
+
+
+class ShrinkNet(nn.Module):
+    """One MLP of the ensemble: (batch, F) standardised features -> (batch,) scaled effect. Its
+    state-dict keys are the names ``varflow.shrink.model`` reads for numpy inference."""
+
+    def __init__(self, n_in: int, hidden: tuple[int, int] = HIDDEN, dropout: tuple[float, float] = (0.2, 0.1)):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(n_in, hidden[0]), nn.BatchNorm1d(hidden[0]), nn.ReLU(), nn.Dropout(dropout[0]),
+            nn.Linear(hidden[0], hidden[1]), nn.BatchNorm1d(hidden[1]), nn.ReLU(), nn.Dropout(dropout[1]),
+            nn.Linear(hidden[1], 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x).squeeze(-1)
+
+
+def net_state(net: ShrinkNet) -> dict[str, np.ndarray]:
+    """A trained net's parameters and BatchNorm running statistics as numpy arrays."""
+    return {name: value.detach().cpu().numpy() for name, value in net.state_dict().items()}
 
 
 def weighted_mse(pred: torch.Tensor, target: torch.Tensor, nonzero_weight: float = 2.0) -> torch.Tensor:
@@ -89,5 +111,5 @@ def train_ensemble(data: TrainingSet, top_r: int, n_models: int = 10, seed: int 
             infos.append(info)
     finally:
         torch.set_num_threads(threads)
-    return Ensemble(nets, mean.astype(np.float32), std.astype(np.float32), top_r,
+    return Ensemble([net_state(net) for net in nets], mean.astype(np.float32), std.astype(np.float32), top_r,
                     {"nets": infos, "n_rows": int(len(Z)), "seed": seed})

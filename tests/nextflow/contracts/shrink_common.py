@@ -17,7 +17,7 @@ def ld_blocks(workdir: Path, tiny_cohort, chrom: str = "chr1") -> Path:
 def effects(workdir: Path, tiny_cohort, trait: str = "trait1", chrom: str = "chr1") -> Path:
     blocks = ld_blocks(workdir / "_blocks", tiny_cohort, chrom)
     out = workdir / f"{trait}.{chrom}.effects.parquet"
-    steps.effects_step(tiny_cohort.path("sumstats", trait), blocks, out, device="cpu", trait=trait)
+    steps.effects_step(tiny_cohort.path("sumstats", trait), blocks, out, trait=trait)
     shutil.rmtree(workdir / "_blocks")
     return out
 

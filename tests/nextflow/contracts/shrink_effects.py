@@ -18,7 +18,7 @@ def stage(workdir: Path, tiny_cohort) -> dict:
     shutil.copytree(default_model_dir(), workdir / "model")
     return {"inputs": {"meta": {"id": "trait1_chr1", "trait": "trait1", "chrom": "chr1"},
                        "sumstats": "trait1.sumstats.parquet", "block_ld": blocks.name, "model": "model"},
-            "ext": {"args": "--device cpu"}}
+            "ext": {"args": ""}}
 
 
 def check(workdir: Path, outputs: dict) -> None:

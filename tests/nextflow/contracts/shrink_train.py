@@ -17,4 +17,4 @@ def stage(workdir: Path, tiny_cohort) -> dict:
 
 def check(workdir: Path, outputs: dict) -> None:
     (model,) = outputs["model"]
-    assert len(Ensemble.load(model).nets) == 2
+    assert Ensemble.load(model).n_models == 2
