@@ -83,7 +83,7 @@ def _workflow_child(args, queue) -> None:
 
     sumstats, ld, genes, outdir, seed = args
     t = time.perf_counter()
-    figures = run_steps(sumstats, ld, genes, outdir, seed=seed, device="cpu")
+    figures = run_steps(sumstats, ld, genes, outdir, seed=seed)
     total = time.perf_counter() - t
     figures.pop("_effects", None)
     # VmHWM, not ru_maxrss: Linux carries the forking parent's high-water mark across exec into
