@@ -9,8 +9,8 @@
  *   all       every workflow on one cohort
  *
  * Pick one with --workflow. Inputs come from --cohort, a folder whose cohort.yaml names each file
- * (a simulated cohort, or your own data described the same way); without --cohort a cohort is
- * simulated first. Every step is a `varflow <workflow> <step>` command in a container; the same
+ * (a simulated cohort, or your own data described the same way; usually set in a -params-file, the
+ * same file `varflow run <workflow> --params` reads); without --cohort a cohort is simulated first. Every step is a `varflow <workflow> <step>` command in a container; the same
  * steps run without Nextflow through `varflow run <workflow>`.
  */
 
@@ -30,6 +30,65 @@ def runs(selected, name) {
     return selected == name || selected == 'all'
 }
 
+// The cohort.yaml keys each workflow reads. The Python module varflow.params holds the same map
+// (REQUIRED_COHORT_KEYS; tests/unit/test_params_file.py keeps them equal), so Nextflow and
+// `varflow run --params` accept the same cohort folders. eqtl also reads the keys its config names through `cohort:`; its featurize
+// step checks those.
+def requiredCohortKeys() {
+    return [
+        shrink: ['sumstats', 'ld', 'gwas_genes'],
+        s2e: ['reference', 'vcf', 'genes', 'expression'],
+        eqtl: ['finemap', 'genes'],
+    ]
+}
+
+// The cohort.yaml `info` entries a workflow needs (S2E scatters prepare by info.chromosomes);
+// the Python module varflow.params holds the same map (REQUIRED_COHORT_INFO).
+def requiredCohortInfo() {
+    return [
+        s2e: ['chromosomes'],
+    ]
+}
+
+// The cohort.yaml keys that are groups {name: path}, one file per trait or chromosome
+// (GROUP_KEYS of the Python module varflow.params).
+def groupCohortKeys() {
+    return ['sumstats', 'ld']
+}
+
+// The manifest of cohort folder `dir`, once it names every file the selected workflow(s) need and each
+// of those files exists; otherwise stop with one line naming the manifest, the key and the path.
+def checkedManifest(dir, selected) {
+    def manifest = cohortManifest(dir)
+    def where = dir.resolve('cohort.yaml')
+    def files = manifest.files ?: [:]
+    def info = manifest.info ?: [:]
+    requiredCohortInfo().findAll { wf, _keys -> runs(selected, wf) }.each { wf, keys ->
+        keys.each { key ->
+            if( !info[key] ) {
+                error("${where}: no 'info.${key}' (the ${wf} workflow needs it)")
+            }
+        }
+    }
+    requiredCohortKeys().findAll { wf, _keys -> runs(selected, wf) }.each { wf, keys ->
+        keys.each { key ->
+            if( !files[key] ) {
+                error("${where}: no '${key}' (the ${wf} workflow needs it)")
+            }
+            if( groupCohortKeys().contains(key) && !(files[key] instanceof Map) ) {
+                error("${where}: '${key}' must be a group {name: path} (the ${wf} workflow reads one file per name)")
+            }
+            def entries = files[key] instanceof Map ? files[key].collect { name, rel -> ["${key}.${name}", rel] } : [[key, files[key]]]
+            entries.each { label, rel ->
+                if( !dir.resolve(rel.toString()).exists() ) {
+                    error("${where}: '${label}' names ${dir.resolve(rel.toString())}, which does not exist")
+                }
+            }
+        }
+    }
+    return manifest
+}
+
 workflow {
     main:
     validateParameters()
@@ -47,7 +106,7 @@ workflow {
         SIMULATE(channel.of([id: params.cohort_id]), params.seed, params.sim_preset)
         ch_cohort = SIMULATE.out.cohort
     }
-    ch_manifest = ch_cohort.map { meta, dir -> [meta, dir, cohortManifest(dir)] }
+    ch_manifest = ch_cohort.map { meta, dir -> [meta, dir, checkedManifest(dir, params.workflow)] }
 
     if( runs(params.workflow, 'shrink') ) {
         ch_sumstats = ch_manifest.flatMap { _meta, dir, manifest ->

@@ -1,7 +1,8 @@
 """The in-process engine: run whole workflows sequentially on one machine, no Nextflow, no caching.
 
-Each workflow package provides ``varflow.<wf>.pipeline`` with ``run_from_cohort`` and
-``run_from_params``; a workflow is offered only once that module exists.
+Each workflow package provides ``varflow.<wf>.pipeline`` with ``run_from_cohort``; a workflow is offered
+only once that module exists. A user's own data come in as a cohort folder, named directly (``--cohort``)
+or by a Nextflow params file (``--params``, checked by ``varflow.params``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import logging
 import time
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
@@ -36,41 +35,37 @@ def _pipeline(workflow: str):
     return importlib.import_module(f"varflow.{workflow}.pipeline")
 
 
-def load_params(path: Path) -> dict[str, Any]:
-    """Read a params file (YAML or JSON, the format of Nextflow's -params-file) into a dict."""
-    path = Path(path)
-    if not path.exists():
-        raise VarflowError(f"{path}: params file not found")
-    try:
-        with open(path) as handle:
-            params = json.load(handle) if path.suffix == ".json" else yaml.safe_load(handle)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise VarflowError(f"{path}: cannot parse params file ({exc})".replace("\n", " ")) from None
-    if not isinstance(params, dict):
-        raise VarflowError(f"{path}: params file must hold a mapping of param -> value")
-    return params
-
-
-def run_workflow(workflow: str, outdir: Path, *, cohort: Path | None = None, params: Path | None = None,
-                 seed: int = 0, device: str = "auto", quick: bool = False,
+def run_workflow(workflow: str, outdir: Path | None, *, cohort: Path | None = None, params: Path | None = None,
+                 seed: int | None = None, device: str | None = None, quick: bool = False,
                  sizes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one workflow on a cohort folder or a params file; returns its headline figures + seconds.
 
-    ``sizes`` are param overrides (model sizes, epochs) passed to a cohort run, e.g. the demo's.
+    With ``params`` (a Nextflow params file, see ``varflow.params``) the file names the cohort and may
+    set ``outdir``, ``seed``, ``use_gpu`` and the workflow's own params; ``outdir``/``seed``/``device``
+    given here win over it. Everything is validated before the first step runs.
+    ``sizes`` are param overrides (model sizes, epochs, extra eqtl scores) passed to a cohort run, e.g.
+    the demo's; ``None`` seed/device mean 0/auto for a cohort run.
     """
     if (cohort is None) == (params is None):
         raise VarflowError("give exactly one of --cohort DIR or --params FILE")
     module = _pipeline(workflow)
+    if params is not None:
+        from varflow.params import resolve_params_run
+
+        run = resolve_params_run(workflow, params, outdir=outdir, seed=seed, device=device)
+        loaded, outdir, seed, device, wf_params = run.cohort, run.outdir, run.seed, run.device, run.params
+    else:
+        if outdir is None:
+            raise VarflowError("--outdir is required with --cohort")
+        loaded, seed, device = Cohort.load(cohort), seed if seed is not None else 0, device or "auto"
+        wf_params = dict(sizes or {})
     ensure_writable_dir(outdir)
     start = time.perf_counter()
-    if cohort is not None:
-        extra = {"params": sizes} if sizes else {}
-        figures = module.run_from_cohort(Cohort.load(cohort), outdir, seed=seed, device=device, quick=quick,
-                                         **extra)
-    else:
-        figures = module.run_from_params(load_params(params), outdir, seed=seed, device=device, quick=quick)
+    extra = {"params": wf_params} if wf_params else {}
+    figures = module.run_from_cohort(loaded, outdir, seed=seed, device=device, quick=quick, **extra)
     figures = dict(figures or {})
     figures["seconds"] = round(time.perf_counter() - start, 2)
+    figures.setdefault("outdir", str(outdir))
     log.info("%s finished in %.1f s -> %s", workflow, figures["seconds"], outdir)
     return figures
 

@@ -63,18 +63,3 @@ def test_run_needs_exactly_one_input_source(tmp_path):
         pytest.skip("no workflow pipeline installed yet")
     with pytest.raises(VarflowError, match="exactly one of --cohort DIR or --params FILE"):
         run_workflow(workflows[0], tmp_path, cohort=None, params=None)
-
-
-def test_params_file_errors(tmp_path):
-    from varflow.errors import VarflowError
-    from varflow.pipelines import load_params
-
-    bad = tmp_path / "p.yaml"
-    bad.write_text("- just\n- a list\n")
-    with pytest.raises(VarflowError, match="must hold a mapping"):
-        load_params(bad)
-    with pytest.raises(VarflowError, match="params file not found"):
-        load_params(tmp_path / "none.yaml")
-    good = tmp_path / "p.json"
-    good.write_text('{"sumstats": "a.tsv", "seed": 3}')
-    assert load_params(good) == {"sumstats": "a.tsv", "seed": 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 
 from varflow.cli.main import app
 from varflow.eqtl.evaluate import average_precision
-from varflow.eqtl.pipeline import run_from_cohort, run_from_params
+from varflow.eqtl.pipeline import run_from_cohort
+from varflow.pipelines import run_workflow
 
 
 @pytest.fixture(scope="module")
@@ -98,18 +100,24 @@ def test_cli_steps_scatter_over_chromosomes(run, tiny_cohort, tmp_path):
 
 
 def test_s2e_variant_scores_are_a_source_through_config_alone(tiny_cohort, tmp_path):
-    """A per-gene variant_scores Parquet (what s2e writes) joins on (variant_id, gene_id)."""
+    """A per-gene variant_scores Parquet (what s2e writes) joins on (variant_id, gene_id); the user's own
+    cohort folder (finemap + genes, hand-written cohort.yaml) and config come in through a params file."""
     fm = pd.read_parquet(tiny_cohort.path("finemap"))
     rng = np.random.default_rng(0)
     s2e = fm[["variant_id", "gene_id"]].assign(s2e_delta=rng.normal(size=len(fm)), s2e_abs=0.0)
     s2e.to_parquet(tmp_path / "variant_scores.parquet")
+    mine = tmp_path / "mydata"
+    mine.mkdir()
+    shutil.copy(tiny_cohort.path("finemap"), mine / "susie.parquet")
+    shutil.copy(tiny_cohort.path("genes"), mine / "genes.parquet")
+    (mine / "cohort.yaml").write_text(yaml.safe_dump({"files": {"finemap": "susie.parquet", "genes": "genes.parquet"}}))
     cfg = {"seed": 1, "sources": [{"name": "s2e", "type": "variant_scores", "path": "variant_scores.parquet",
                                    "columns": "s2e_delta", "category": "deep_learning", "abs": True}],
            "categories": {"deep_learning": 10}, "catboost": {"iterations": 20}}
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    figures = run_from_params({"finemap": str(tiny_cohort.path("finemap")), "genes": str(tiny_cohort.path("genes")),
-                               "eqtl_config": str(tmp_path / "cfg.yaml")}, tmp_path / "out", device="cpu",
-                              quick=True)
+    (tmp_path / "my_params.yaml").write_text(yaml.safe_dump({"cohort": str(mine), "eqtl_config": str(tmp_path / "cfg.yaml"),
+                                                             "outdir": str(tmp_path / "out"), "use_gpu": False}))
+    figures = run_workflow("eqtl", None, params=tmp_path / "my_params.yaml", quick=True)
     feats = pd.read_parquet(tmp_path / "out" / "features" / "features.parquet")
     merged = feats.merge(s2e, on=["variant_id", "gene_id"])
     assert len(merged) == len(feats)

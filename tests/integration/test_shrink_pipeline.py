@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -146,21 +145,3 @@ def test_gene_without_snps_is_reported_not_fatal(tiny_cohort, tmp_path):
     r = _cli("shrink", "gene-test", tmp_path / "e.parquet", "--ld", tiny_cohort.path("ld", "chr2"),
              "--genes", tmp_path / "genes.csv", "--cluster-model", tmp_path / "c.json", "--out", tmp_path / "g2.parquet")
     _one_line_error(r, "no LD file given whose SNP list matches the effects of chromosome(s) chr1")
-
-
-def test_run_from_params_with_sheets(tiny_cohort, tmp_path):
-    """User inputs: sumstats/ld as CSV sheets (relative paths), one trait, one chromosome, ENet method."""
-    from varflow.shrink.pipeline import run_from_params
-
-    shutil.copy(tiny_cohort.path("sumstats", "trait2"), tmp_path / "t2.parquet")
-    shutil.copy(tiny_cohort.path("ld", "chr3"), tmp_path / "chr3.npz")
-    pd.DataFrame({"trait": ["t2"], "path": ["t2.parquet"]}).to_csv(tmp_path / "sumstats.csv", index=False)
-    pd.DataFrame({"chrom": ["chr3"], "path": ["chr3.npz"]}).to_csv(tmp_path / "ld.csv", index=False)
-    params = {"sumstats": str(tmp_path / "sumstats.csv"), "ld": str(tmp_path / "ld.csv"),
-              "genes": str(tiny_cohort.path("gwas_genes")), "shrink_method": "enet", "shrink_restarts": 2,
-              "shrink_avg_block": 300}
-    figures = run_from_params(params, tmp_path / "out", device="cpu")
-    assert figures["traits"] == ["t2"] and figures["n_blocks"] == 4 and "k_joint" not in figures
-    tests = read_table(tmp_path / "out" / "gene_tests" / "t2.gene_tests.parquet", schemas.GENE_TESTS)
-    assert set(tests["CHR"]) == {"chr3"} and tests["P"].notna().all()
-    assert sorted(figures["plots"]) == ["clusters_t2", "effects_t2", "gene_qq"]

@@ -106,9 +106,18 @@ def test_cli_bad_input_is_one_line_exit_1(small_store, tmp_path):
     assert result.returncode == 1 and "strand must be '+' or '-'" in result.stderr
 
 
-def test_pipeline_params_name_missing_inputs(tmp_path):
-    from varflow.errors import VarflowError
-    from varflow.s2e.pipeline import run_from_params
+def test_params_file_names_missing_inputs(tmp_path):
+    """``varflow run s2e --params``: a cohort.yaml without genes/expression stops before any work."""
+    import yaml
 
-    with pytest.raises(VarflowError, match="s2e needs genes, expression"):
-        run_from_params({"vcf": "a.vcf.gz", "reference": "r.fa"}, tmp_path)
+    from varflow.errors import VarflowError
+    from varflow.pipelines import run_workflow
+
+    for name in ("a.vcf.gz", "a.vcf.gz.tbi", "r.fa"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "cohort.yaml").write_text(yaml.safe_dump({"files": {"vcf": "a.vcf.gz", "reference": "r.fa"},
+                                                          "info": {"chromosomes": ["chr1"]}}))
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({"cohort": str(tmp_path), "s2e_window": 2000}))
+    with pytest.raises(VarflowError, match=r"cohort.yaml: no 'genes' \(the s2e workflow needs it\)"):
+        run_workflow("s2e", tmp_path / "out", params=tmp_path / "p.yaml")
+    assert not (tmp_path / "out").exists()

@@ -19,16 +19,22 @@ app = typer.Typer(help="Run a whole workflow in-process on a cohort folder or a 
 def _workflow_command(workflow: str):
     @handles_errors
     def command(
-        outdir: Path = typer.Option(..., "--outdir", help="Folder for this workflow's outputs."),
+        outdir: Optional[Path] = typer.Option(None, "--outdir", help="Folder for this workflow's outputs "
+                                              "(required with --cohort; default with --params: its outdir)."),
         cohort: Optional[Path] = typer.Option(None, "--cohort", help="A cohort folder (with cohort.yaml)."),
-        params: Optional[Path] = typer.Option(None, "--params", help="YAML/JSON params file (as nextflow -params-file)."),
-        seed: int = typer.Option(0, "--seed", help="Seed for every random choice."),
-        device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
-        quick: bool = typer.Option(False, "--quick", help="Tiny model sizes (tests, smoke runs)."),
+        params: Optional[Path] = typer.Option(None, "--params", help="A Nextflow params file (YAML/JSON, as "
+                                              "nextflow -params-file) naming a cohort folder; validated "
+                                              "against nextflow_schema.json."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed for every random choice "
+                                           "[default: the params file's seed, else 0 with --cohort, 42 with --params]."),
+        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda [default: auto; "
+                                             "with --params, use_gpu true/false means cuda/cpu]."),
+        quick: bool = typer.Option(False, "--quick", help="Tiny model sizes (tests, smoke runs); sizes set in "
+                                   "the params file still apply."),
     ) -> None:
         figures = run_workflow(workflow, outdir, cohort=cohort, params=params, seed=seed, device=device,
                                quick=quick)
-        typer.echo(json.dumps({"workflow": workflow, "outdir": str(outdir), **figures}, default=str))
+        typer.echo(json.dumps({"workflow": workflow, **figures}, default=str))
 
     command.__doc__ = f"Run the {workflow} workflow end to end."
     return command

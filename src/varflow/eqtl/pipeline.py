@@ -72,35 +72,23 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
 
 def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto",
                     quick: bool = False, params: dict[str, Any] | None = None) -> dict:
-    """All eqtl steps on a simulated cohort with the packaged default config; adds truth enrichment.
+    """All eqtl steps on a cohort folder (finemap, genes and the files its config names through
+    ``cohort:``); adds the top-1% truth enrichment when the cohort has ``causal_variants``.
 
-    ``params`` may set ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
+    ``params`` may set ``eqtl_config`` (a YAML config path; unset: the packaged default for simulated
+    cohorts) and ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
     ``{name:, path:}``) added as deep-learning sources, e.g. the s2e variant effects in ``run all``.
     """
     params = dict(params or {})
-    unknown = set(params) - {"eqtl_extra_scores"}
+    known = {"eqtl_config", "eqtl_extra_scores"}
+    unknown = set(params) - known
     if unknown:
-        raise VarflowError(f"eqtl: unknown param(s) {', '.join(sorted(unknown))} (known: eqtl_extra_scores)")
-    config = load_config(None, cohort=cohort, extra_scores=params.get("eqtl_extra_scores"))
+        raise VarflowError(f"eqtl: unknown param(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    config = load_config(params.get("eqtl_config"), cohort=cohort, extra_scores=params.get("eqtl_extra_scores"))
     figures = run_steps(cohort.path("finemap"), cohort.path("genes"), config, outdir, device=device,
                         quick=quick, seed=seed)
     pred = figures.pop("_pred")
     if "causal_variants" in cohort.files:
         truth = read_table(cohort.path("causal_variants"), "causal_variants")
         figures["top1pct"] = top_enrichment(pred, truth, 0.01)
-    return figures
-
-
-def run_from_params(params: dict, outdir: Path, *, seed: int = 0, device: str = "auto",
-                    quick: bool = False) -> dict:
-    """All eqtl steps on a user's inputs. params: finemap, genes, eqtl_config (YAML), optional cohort
-    (a folder whose manifest resolves ``cohort:`` sources in the config)."""
-    missing = [k for k in ("finemap", "genes", "eqtl_config") if not params.get(k)]
-    if missing:
-        raise VarflowError(f"eqtl params need {', '.join(missing)}")
-    cohort = Cohort.load(params["cohort"]) if params.get("cohort") else None
-    config = load_config(params["eqtl_config"], cohort=cohort)
-    figures = run_steps(Path(params["finemap"]), Path(params["genes"]), config, outdir, device=device,
-                        quick=quick, seed=int(params.get("seed", seed)))
-    figures.pop("_pred")
     return figures

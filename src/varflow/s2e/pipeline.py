@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from varflow.device import resolve_device
-from varflow.errors import VarflowError
 from varflow.io.cohort import Cohort
 from varflow.io.provenance import Provenance
 from varflow.s2e import steps
@@ -67,18 +66,12 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
 
 def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False,
                     params: dict[str, Any] | None = None) -> dict:
-    """The s2e workflow on a cohort folder (reference, vcf, genes, expression from its manifest);
-    ``params`` may set the optional ``s2e_*`` sizes of ``run_from_params``."""
+    """The s2e workflow on a cohort folder (reference, vcf, genes, expression from its manifest).
+
+    ``params`` may set sizes: ``s2e_window``, ``s2e_epochs``, ``s2e_ref_epochs`` (the Nextflow params of
+    a params file) and the in-process extras ``s2e_tiny``, ``s2e_batch_size``,
+    ``s2e_max_batches_per_epoch``, ``s2e_individual_splits``, ``s2e_snvs_only``, ``s2e_max_ref_mismatch``,
+    ``s2e_allow_unphased`` (``DEMO_PARAMS`` uses some of them); a value given here beats ``quick``.
+    """
     return run_steps(cohort.path("vcf"), cohort.path("reference"), cohort.path("genes"), cohort.path("expression"),
                      outdir, params=dict(params or {}), seed=seed, device=device, quick=quick)
-
-
-def run_from_params(params: dict, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
-    """The s2e workflow on a user's inputs: params ``vcf``, ``reference``, ``genes``, ``expression``
-    (+ optional ``s2e_window``, ``s2e_epochs``, ``s2e_ref_epochs``, ``s2e_batch_size``,
-    ``s2e_individual_splits``, ``s2e_snvs_only``, ``s2e_max_ref_mismatch``, ``s2e_allow_unphased``)."""
-    missing = [k for k in ("vcf", "reference", "genes", "expression") if not params.get(k)]
-    if missing:
-        raise VarflowError(f"params: s2e needs {', '.join(missing)}")
-    return run_steps(Path(params["vcf"]), Path(params["reference"]), Path(params["genes"]),
-                     Path(params["expression"]), outdir, params=params, seed=seed, device=device, quick=quick)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,44 +126,19 @@ def truth_correlations(effects: dict[str, list[Path]], truth: Path) -> dict:
     return out
 
 
-def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
-    """The shrink workflow on a simulated cohort folder (sumstats, ld, gwas_genes; gwas_truth for figures)."""
+def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False,
+                    params: dict[str, Any] | None = None) -> dict:
+    """The shrink workflow on a cohort folder (sumstats, ld, gwas_genes; gwas_truth, when present, for
+    figures). ``params`` may set ``shrink_model``: a trained ensemble folder (``varflow shrink train``)
+    instead of the one shipped in the package. ``device``: where the ensemble predicts."""
+    params = dict(params or {})
+    unknown = set(params) - {"shrink_model"}
+    if unknown:
+        raise VarflowError(f"shrink: unknown param(s) {', '.join(sorted(unknown))} (known: shrink_model)")
+    model = Path(params["shrink_model"]) if params.get("shrink_model") else None
     figures = run_steps(cohort.group("sumstats"), cohort.group("ld"), cohort.path("gwas_genes"), Path(outdir),
-                        seed=seed, device=device, quick=quick)
+                        seed=seed, device=device, quick=quick, model=model)
     effects = figures.pop("_effects")
     if "gwas_truth" in cohort.files:
         figures.update(truth_correlations(effects, cohort.path("gwas_truth")))
-    return figures
-
-
-def _keyed_param(value, name: str, key: str) -> dict[str, Path]:
-    """A params entry given as a mapping {name: path} or a CSV/TSV sheet with columns (key, path)."""
-    if isinstance(value, dict):
-        return {str(k): Path(v) for k, v in value.items()}
-    if isinstance(value, str) and value:
-        from varflow.io.tables import read_frame
-
-        sheet = read_frame(value)
-        if key not in sheet.columns or "path" not in sheet.columns:
-            raise VarflowError(f"{value}: params '{name}' sheet needs columns {key}, path")
-        base = Path(value).parent
-        return {str(r[key]): (base / str(r["path"])) if not Path(str(r["path"])).is_absolute() else Path(str(r["path"]))
-                for _, r in sheet.iterrows()}
-    raise VarflowError(f"params '{name}' must be a mapping {{{key}: path}} or a CSV sheet with columns {key}, path")
-
-
-def run_from_params(params: dict, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
-    """The shrink workflow on a user's inputs. params: ``sumstats`` ({trait: path} or a sheet trait,path),
-    ``ld`` ({chrom: path} or a sheet chrom,path; NPZ with r, snp, pos, a1, a2), ``genes``; optional
-    ``shrink_model`` (model folder), ``shrink_method`` (nn | enet), ``shrink_avg_block``, ``shrink_restarts``."""
-    missing = [k for k in ("sumstats", "ld", "genes") if not params.get(k)]
-    if missing:
-        raise VarflowError(f"shrink params need {', '.join(missing)}")
-    figures = run_steps(_keyed_param(params["sumstats"], "sumstats", "trait"), _keyed_param(params["ld"], "ld", "chrom"),
-                        Path(params["genes"]), Path(outdir), seed=int(params.get("seed", seed)), device=device,
-                        quick=quick, model=Path(params["shrink_model"]) if params.get("shrink_model") else None,
-                        method=str(params.get("shrink_method", "nn")),
-                        avg_block=int(params.get("shrink_avg_block", 1000)),
-                        restarts=int(params["shrink_restarts"]) if params.get("shrink_restarts") else None)
-    figures.pop("_effects")
     return figures

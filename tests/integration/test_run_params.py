@@ -1,0 +1,144 @@
+"""``varflow run <workflow> --params FILE`` on a user's own cohort folder (assembled by hand from the tiny
+cohort's files, with a hand-written cohort.yaml): one real shrink run, the params of s2e/eqtl reaching
+their pipelines, and a one-line error with exit code 1 for each kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from varflow.cli.main import app
+from varflow.io.tables import read_provenance, read_table
+from varflow.shrink import schemas
+
+
+def _copy(src: Path, dst: Path) -> str:
+    shutil.copy(src, dst)
+    if Path(f"{src}.tbi").exists():
+        shutil.copy(f"{src}.tbi", f"{dst}.tbi")
+    return dst.name
+
+
+@pytest.fixture()
+def my_data(tiny_cohort, tmp_path) -> Path:
+    """A user's folder: one trait and one chromosome of GWAS, eQTL fine-mapping and the s2e inputs, under
+    the user's own file names; the manifest is written by hand (no info beyond chromosomes)."""
+    c, root = tiny_cohort, tmp_path / "mydata"
+    root.mkdir()
+    files = {
+        "sumstats": {"ldl": _copy(c.path("sumstats", "trait2"), root / "ldl_gwas.parquet")},
+        "ld": {"chr3": _copy(c.path("ld", "chr3"), root / "chr3_ld.npz")},
+        "gwas_genes": _copy(c.path("gwas_genes"), root / "gwas_genes.parquet"),
+        "finemap": _copy(c.path("finemap"), root / "susie.parquet"),
+        "genes": _copy(c.path("genes"), root / "genes.parquet"),
+        "vcf": _copy(c.path("vcf"), root / "calls.vcf.gz"),
+        "reference": _copy(c.path("reference"), root / "genome.fa"),
+        "expression": _copy(c.path("expression"), root / "tpm.parquet"),
+    }
+    (root / "cohort.yaml").write_text(yaml.safe_dump({"files": files, "info": {"chromosomes": ["chr3"]}}))
+    return root
+
+
+def _params(tmp_path: Path, **params) -> Path:
+    path = tmp_path / "my_params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def _one_line_error(result, *fragments):
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("varflow: error: ") and result.output.count("\n") == 1, result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+def test_shrink_runs_from_a_params_file(my_data, tmp_path):
+    """One trait, one chromosome of the user's data; outdir and seed come from the file."""
+    out = tmp_path / "results" / "shrink"
+    pfile = _params(tmp_path, cohort=str(my_data), outdir=str(out), seed=5, workflow="shrink",
+                    publish_dir_mode="copy")
+    result = CliRunner().invoke(app, ["run", "shrink", "--params", str(pfile), "--quick"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["traits"] == ["ldl"] and figures["chromosomes"] == ["chr3"] and "k_joint" not in figures
+    assert figures["outdir"] == str(out)
+    tests = read_table(out / "gene_tests" / "ldl.gene_tests.parquet", schemas.GENE_TESTS)
+    genes = read_table(my_data / "gwas_genes.parquet", "gwas_genes")
+    assert set(tests["CHR"]) == {"chr3"} and len(tests) == int((genes["CHR"] == "chr3").sum())
+    assert tests["P"].between(0, 1).all()
+    assert sorted(figures["plots"]) == ["clusters_ldl", "effects_ldl", "gene_qq"]
+    effects = read_table(out / "effects" / "ldl.chr3.parquet")
+    assert read_provenance(out / "effects" / "ldl.chr3.parquet").seed == 5
+    # shrinkage: the shrunk effects are smaller in total than the raw ones they come from
+    assert np.abs(effects["BETA_SHRUNK"]).sum() < np.abs(effects["BETA"]).sum()
+
+
+def test_params_reach_each_workflow(my_data, tmp_path, monkeypatch):
+    """The params file's own params of each workflow (and use_gpu) arrive in its run_from_cohort."""
+    import varflow.eqtl.pipeline as eqtl_pipeline
+    import varflow.s2e.pipeline as s2e_pipeline
+    import varflow.shrink.pipeline as shrink_pipeline
+
+    calls = {}
+
+    def recorder(name):
+        def run_from_cohort(cohort, outdir, **kwargs):
+            calls[name] = {"cohort": cohort.root, "outdir": outdir, **kwargs}
+            return {}
+        return run_from_cohort
+
+    for name, module in (("shrink", shrink_pipeline), ("s2e", s2e_pipeline), ("eqtl", eqtl_pipeline)):
+        monkeypatch.setattr(module, "run_from_cohort", recorder(name))
+    model = tmp_path / "my_model"
+    model.mkdir()
+    cfg = tmp_path / "my_eqtl.yaml"
+    cfg.write_text(yaml.safe_dump({"sources": []}))
+    pfile = _params(tmp_path, cohort=str(my_data), outdir=str(tmp_path / "o"), seed=9, use_gpu=False,
+                    shrink_model=str(model), s2e_window=2000, s2e_epochs=1, s2e_ref_epochs=1,
+                    eqtl_config=str(cfg), s2e_args="--tiny")
+    runner = CliRunner()
+    for wf in ("shrink", "s2e", "eqtl"):
+        assert runner.invoke(app, ["run", wf, "--params", str(pfile)]).exit_code == 0
+    common = {"cohort": my_data, "outdir": tmp_path / "o", "seed": 9, "device": "cpu", "quick": False}
+    assert calls["shrink"] == {**common, "params": {"shrink_model": str(model)}}
+    assert calls["s2e"] == {**common, "params": {"s2e_window": 2000, "s2e_epochs": 1, "s2e_ref_epochs": 1}}
+    assert calls["eqtl"] == {**common, "params": {"eqtl_config": str(cfg)}}
+    # --outdir, --seed and --device on the command line win over the file
+    assert runner.invoke(app, ["run", "s2e", "--params", str(pfile), "--outdir", str(tmp_path / "x"), "--seed",
+                               "1", "--device", "auto"]).exit_code == 0
+    assert (calls["s2e"]["outdir"], calls["s2e"]["seed"], calls["s2e"]["device"]) == (tmp_path / "x", 1, "auto")
+
+
+def test_bad_params_files_give_one_line_errors(my_data, tmp_path):
+    runner = CliRunner()
+
+    def run(workflow, **params):
+        return runner.invoke(app, ["run", workflow, "--params", str(_params(tmp_path, **params)), "--outdir",
+                                   str(tmp_path / "never")])
+
+    pfile = tmp_path / "my_params.yaml"
+    _one_line_error(run("shrink", cohort=str(my_data), s2e_windw=8000),
+                    f"{pfile}: param 's2e_windw' is not a param of the pipeline")
+    _one_line_error(run("s2e", cohort=str(my_data), s2e_epochs="ten"),
+                    f"{pfile}: param 's2e_epochs': 'ten' is not of type 'integer'")
+    _one_line_error(run("s2e", cohort=str(my_data), s2e_window=-5),
+                    f"{pfile}: param 's2e_window': -5 is less than the minimum of 100")
+    _one_line_error(run("eqtl", seed=1), f"{pfile}: param 'cohort' is missing")
+    _one_line_error(run("eqtl", cohort=str(tmp_path / "elsewhere")), "param 'cohort':", "does not exist")
+    manifest = my_data / "cohort.yaml"
+    # eqtl with the packaged config reads annotation keys this folder does not have
+    _one_line_error(run("eqtl", cohort=str(my_data)), f"{manifest}: no 'regulatory_bed' (the eqtl workflow needs it)")
+    doc = yaml.safe_load(manifest.read_text())
+    del doc["files"]["gwas_genes"]
+    manifest.write_text(yaml.safe_dump(doc))
+    _one_line_error(run("shrink", cohort=str(my_data)), f"{manifest}: no 'gwas_genes' (the shrink workflow needs it)")
+    (my_data / "tpm.parquet").unlink()
+    _one_line_error(run("s2e", cohort=str(my_data)),
+                    f"{manifest}: 'expression' names {my_data / 'tpm.parquet'}, which does not exist")
+    assert not (tmp_path / "never").exists()  # nothing started
