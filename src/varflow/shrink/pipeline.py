@@ -22,16 +22,14 @@ def _prov(step: str, params: dict, seed: int) -> Provenance:
 
 
 def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdir: Path, *, seed: int = 0,
-              device: str = "auto", quick: bool = False, model: Path | None = None, method: str = "nn",
+              quick: bool = False, model: Path | None = None, method: str = "nn",
               avg_block: int = 1000, restarts: int | None = None) -> dict:
-    """Run every step; returns headline figures and seconds per stage."""
-    from varflow.device import resolve_device
-
+    """Run every step; returns headline figures and seconds per stage. Every step runs on the CPU
+    (the shipped or given ensemble predicts in numpy; training is ``varflow shrink train``)."""
     if not sumstats:
         raise VarflowError("shrink needs at least one trait's summary statistics")
     if not ld:
         raise VarflowError("shrink needs the LD of at least one chromosome")
-    dev = resolve_device(device) if method == "nn" else "cpu"
     restarts = restarts if restarts is not None else (5 if quick else 25)
     outdir = Path(outdir)
     seconds: dict[str, float] = {}
@@ -54,7 +52,7 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     for trait, path in sumstats.items():
         for chrom, bld in block_files.items():
             out = outdir / "effects" / f"{trait}.{chrom}.parquet"
-            steps.effects_step(path, bld, out, method, model, dev, seed,
+            steps.effects_step(path, bld, out, method, model, seed,
                                _prov("effects", {"sumstats": path, "chrom": chrom, "method": method}, seed), trait=trait)
             effects.setdefault(trait, []).append(out)
     seconds["effects"] = time.perf_counter() - t
@@ -130,14 +128,15 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
                     params: dict[str, Any] | None = None) -> dict:
     """The shrink workflow on a cohort folder (sumstats, ld, gwas_genes; gwas_truth, when present, for
     figures). ``params`` may set ``shrink_model``: a trained ensemble folder (``varflow shrink train``)
-    instead of the one shipped in the package. ``device``: where the ensemble predicts."""
+    instead of the one shipped in the package. ``device`` is accepted for a uniform signature: every
+    shrink step runs on the CPU."""
     params = dict(params or {})
     unknown = set(params) - {"shrink_model"}
     if unknown:
         raise VarflowError(f"shrink: unknown param(s) {', '.join(sorted(unknown))} (known: shrink_model)")
     model = Path(params["shrink_model"]) if params.get("shrink_model") else None
     figures = run_steps(cohort.group("sumstats"), cohort.group("ld"), cohort.path("gwas_genes"), Path(outdir),
-                        seed=seed, device=device, quick=quick, model=model)
+                        seed=seed, quick=quick, model=model)
     effects = figures.pop("_effects")
     if "gwas_truth" in cohort.files:
         figures.update(truth_correlations(effects, cohort.path("gwas_truth")))
