@@ -149,28 +149,22 @@ def main() -> None:
         results[name] = run_variant(name, X, y, w, chrom, folds, fw, args, X_ind)
         print(f"# {name}: {results[name]['mean_fold_s']} s per fold", flush=True)
     base = results.get("naive")
+    base_ind = base["ind_probs"] if base is not None else None
+    base_p = base["probs"][held] if base is not None else None
     for name, r in results.items():
         p = r.pop("probs")
         ind = r.pop("ind_probs")
         r["heldout_auprc"] = round(average_precision(y[held], p[held]), 4)
         r["independent_auprc"] = [round(average_precision(y_ind, q), 4) for q in ind]
-        if base is not None and name != "naive":
+        if base is None:
+            continue
+        r["speedup_vs_naive"] = round(base["mean_fold_s"] / r["mean_fold_s"], 2)
+        if name != "naive":
             r["independent_auprc_minus_naive"] = [round(average_precision(y_ind, q) - average_precision(y_ind, b), 4)
-                                                  for q, b in zip(ind, base["_ind"])]
-        elif name == "naive":
-            r["_ind"] = ind
-        if base is not None:
-            r["speedup_vs_naive"] = round(base["mean_fold_s"] / r["mean_fold_s"], 2)
-            if name != "naive":
-                bp = base.get("_p")
-                boot = paired_bootstrap(y[held], p[held], bp, 1000, args.seed)
-                r["auprc_minus_naive"] = round(boot["diff"], 4)
-                r["auprc_diff_ci95"] = [round(boot["ci_low"], 4), round(boot["ci_high"], 4)]
-            else:
-                r["_p"] = p[held]
-    if base is not None:
-        base.pop("_p", None)
-        base.pop("_ind", None)
+                                                  for q, b in zip(ind, base_ind)]
+            boot = paired_bootstrap(y[held], p[held], base_p, 1000, args.seed)
+            r["auprc_minus_naive"] = round(boot["diff"], 4)
+            r["auprc_diff_ci95"] = [round(boot["ci_low"], 4), round(boot["ci_high"], 4)]
     out["variants"] = results
     print(json.dumps(out))
 
