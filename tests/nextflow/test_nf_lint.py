@@ -19,13 +19,15 @@ REPO_ROOT = nf_support.REPO_ROOT
 # Folders that never hold pipeline sources: environments, caches, run outputs.
 SKIP_DIRS = {".git", ".venv", ".cache", ".nextflow", "work", "results", "node_modules", ".pytest_cache",
              "build", "dist", ".nf-test"}
+# Files with a .config suffix that are not Nextflow configs: nf-test's own settings (nf-test DSL).
+NOT_NEXTFLOW = {"nf-test.config"}
 
 
 def _sources(suffix: str) -> list[Path]:
     out = []
     for path in REPO_ROOT.rglob(f"*{suffix}"):
         rel = path.relative_to(REPO_ROOT)
-        if not (set(rel.parts[:-1]) & SKIP_DIRS) and path.is_file():
+        if not (set(rel.parts[:-1]) & SKIP_DIRS) and path.is_file() and rel.as_posix() not in NOT_NEXTFLOW:
             out.append(path)
     return sorted(out)
 
