@@ -24,7 +24,7 @@ def _planted_two_traits(seed=0, n_null=900):
 @pytest.fixture(scope="module")
 def planted_fit():
     X, truth = _planted_two_traits()
-    return X, truth, fit_mixture(X, n_restarts=8, seed=3)
+    return X, truth, fit_mixture(X, n_restarts=25, seed=3)  # the default: with 8 restarts a K tie can decide
 
 
 def test_planted_patterns_get_their_types(planted_fit):
@@ -42,7 +42,7 @@ def test_planted_patterns_get_their_types(planted_fit):
 
 def test_seeded_runs_are_reproducible(planted_fit):
     X, _, fit = planted_fit
-    again = fit_mixture(X, n_restarts=8, seed=3)
+    again = fit_mixture(X, n_restarts=25, seed=3)
     np.testing.assert_array_equal(fit.labels, again.labels)
     np.testing.assert_array_equal(fit.cov, again.cov)
 
@@ -116,11 +116,35 @@ def test_e_step_matches_direct_responsibilities(D):
     np.testing.assert_allclose(qz, (r * log_r).sum((1, 2)), rtol=1e-4)
 
 
-def test_elbo_never_decreases():
-    """Coordinate ascent cannot lower the bound: the ELBO after n + 1 sweeps is >= after n, per restart."""
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_elbo_never_decreases(accelerate):
+    """Coordinate ascent cannot lower the bound, and an accelerated update is kept only when it does
+    not either: every restart's ELBO trace is non-decreasing."""
     from varflow.shrink.cluster import fit_vb_restarts
 
     X, _ = _planted_two_traits(seed=1, n_null=300)
-    elbos = np.array([[r.elbo for r in fit_vb_restarts(X, n_restarts=3, max_iter=m, tol=0.0, seed=2)]
-                      for m in range(2, 40)])
-    assert np.all(np.diff(elbos, axis=0) >= -1e-6 * np.abs(elbos[1:]))
+    for run in fit_vb_restarts(X, n_restarts=3, max_iter=60, tol=0.0, seed=2, accelerate=accelerate):
+        trace = np.array(run.elbo_trace)
+        assert len(trace) == (60 if not accelerate else 20) and run.n_iter == 60
+        assert np.all(np.diff(trace) >= -1e-6 * np.abs(trace[1:]))
+
+
+@pytest.mark.parametrize("D", [1, 2])
+def test_acceleration_reaches_the_plain_fixed_point_sooner(D):
+    """Plain and SQUAREM-accelerated coordinate ascent from the same starts end at the same optimum
+    (weights, covariances, ELBO), the accelerated ones in far fewer sweeps in total. Both stop by the
+    ELBO-change rule, so on the slow drain of a near-empty component either may stop a little short
+    (measured: 0.1 nats, weights within 1e-4)."""
+    from varflow.shrink.cluster import fit_vb_restarts
+
+    X, _ = _planted_two_traits(seed=4, n_null=500)
+    X = X[:, :D]
+    plain = fit_vb_restarts(X, n_restarts=3, max_iter=5000, tol=1e-4, seed=1, accelerate=False)
+    fast = fit_vb_restarts(X, n_restarts=3, max_iter=5000, tol=1e-4, seed=1, accelerate=True)
+    assert all(r.converged for r in plain + fast)
+    assert sum(f.n_iter for f in fast) < 0.7 * sum(p.n_iter for p in plain)
+    for p, f in zip(plain, fast):
+        assert f.elbo == pytest.approx(p.elbo, abs=0.2)
+        np.testing.assert_allclose(f.weights, p.weights, atol=1e-3)
+        big = p.weights > 0.01
+        np.testing.assert_allclose(f.cov[big], p.cov[big], rtol=1e-2, atol=1e-4)
