@@ -111,6 +111,27 @@ def test_bad_ld(tmp_path, mutate, message):
         read_ld(tmp_path / "bad.npz")
 
 
+def _set(r, i, j, value, symmetric=False):
+    r[i, j] = value
+    if symmetric:
+        r[j, i] = value
+    return r
+
+
+@pytest.mark.parametrize("mutate, message", [
+    # the checks run on tiles and reductions: a bad value deep inside a large matrix is found and named
+    (lambda r: _set(r, 700, 300, 0.5), r"not symmetric \(r\[300,700\]=0 vs r\[700,300\]=0.5\)"),
+    (lambda r: _set(r, 12, 901, 1.5, symmetric=True), "LD value 1.5 at row 12, column 901 is outside"),
+    (lambda r: _set(r, 650, 3, np.inf, symmetric=True), "NaN/inf value at row 3, column 650"),
+])
+def test_bad_value_in_a_large_ld_is_located(tmp_path, mutate, message):
+    r = np.eye(1000, dtype=np.float32)
+    snp = np.array([f"rs{i}" for i in range(1000)])
+    write_npz(tmp_path / "bad.npz", {"r": mutate(r), "snp": snp})
+    with pytest.raises(VarflowError, match=message):
+        read_ld(tmp_path / "bad.npz")
+
+
 def test_ld_size_must_match_snp_list(tmp_path):
     panel = _panel(5)
     write_npz(tmp_path / "bad.npz", {"r": panel.r, "snp": panel.snp[:4]})
