@@ -170,3 +170,19 @@ def test_cuda_trains_only_the_unweighted_model_on_gpu(trained, tmp_path, monkeyp
     assert "feature_weights" in weighted and "task_type" not in weighted
     assert unweighted.get("task_type") == "GPU" and "feature_weights" not in unweighted
     assert "feature_weights is CPU-only" in caplog.text and "reproducible" in caplog.text
+
+
+def test_early_stopping_validates_on_the_next_chromosome(trained, tmp_path):
+    """catboost.early_stopping_rounds: each fold also leaves out the next training chromosome (wrapping
+    around) as validation set, neither it nor the held-out one is trained on, and trees stop early."""
+    doc = dict(trained["cfg"].raw)
+    doc["catboost"] = {**doc["catboost"], "iterations": 400, "learning_rate": 0.5, "early_stopping_rounds": 5}
+    cfg = parse_config(doc, path=trained["tmp"] / "cfg.yaml")
+    train_loco(trained["feats"], trained["labels"], trained["contract"], cfg, tmp_path)
+    for held, inner in (("chr1", "chr2"), ("chr2", "chr3"), ("chr3", "chr1")):
+        info = json.loads((tmp_path / f"fold_{held}.json").read_text())
+        assert info["validation_chrom"] == inner
+        assert info["train_chroms"] == sorted({"chr1", "chr2", "chr3"} - {held, inner})
+        assert all(0 < n < 400 for n in info["trees"].values()), info["trees"]
+    with pytest.raises(VarflowError, match="early_stopping_rounds is CPU-only"):
+        train_loco(trained["feats"], trained["labels"], trained["contract"], cfg, tmp_path / "gpu", device="cuda")
