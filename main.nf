@@ -10,8 +10,9 @@
  *
  * Pick one with --workflow. Inputs come from --cohort, a folder whose cohort.yaml names each file
  * (a simulated cohort, or your own data described the same way; usually set in a -params-file, the
- * same file `varflow run <workflow> --params` reads); without --cohort a cohort is simulated first. Every step is a `varflow <workflow> <step>` command in a container; the same
- * steps run without Nextflow through `varflow run <workflow>`.
+ * same file `varflow run <workflow> --params` reads); without --cohort a cohort is simulated first.
+ * Every step is a `varflow <workflow> <step>` command in a container; the same steps run without
+ * Nextflow through `varflow run <workflow>`.
  */
 
 include { validateParameters; paramsSummaryLog } from 'plugin/nf-schema'
@@ -32,8 +33,8 @@ def runs(selected, name) {
 
 // The cohort.yaml keys each workflow reads. The Python module varflow.params holds the same map
 // (REQUIRED_COHORT_KEYS; tests/unit/test_params_file.py keeps them equal), so Nextflow and
-// `varflow run --params` accept the same cohort folders. eqtl also reads the keys its config names through `cohort:`; its featurize
-// step checks those.
+// `varflow run --params` accept the same cohort folders. eqtl also reads the keys its config names
+// through `cohort:`; its featurize step checks those.
 def requiredCohortKeys() {
     return [
         shrink: ['sumstats', 'ld', 'gwas_genes'],
