@@ -7,13 +7,15 @@ informative columns) and times, for the same held-out chromosomes:
   naive      DataFrame (float64) -> CatBoostClassifier.fit per fold (CatBoost builds and quantises a
              Pool from the frame inside every fit), published recipe, 254 borders
   pool_reuse float32 Pool quantised once (254 borders) and sliced per fold: the exact recipe
-  border<N>  as pool_reuse with N borders per feature, e.g. border32   (changes the model)
-  border<N>_rsm<D>  N borders + rsm 0.D (fraction of features per split), e.g. border32_rsm1  (changes the model)
-  border<N>_es      N borders + early stopping (50 rounds) on an inner validation chromosome (changes the model)
-  varflow_b<N>[_es<R>]  varflow's own LOCO trainer (LocoTrainer.fit_fold: quantised pool built once, sliced per
-             fold, sample weights re-balanced per fold) with config catboost {border_count: N,
-             early_stopping_rounds: R}; a varflow fold fits the weighted AND the unweighted model, so its
-             speed-up is against 2 x the naive (weighted) fit: feature weights do not change a fit's cost
+  border<N>[_rsm<D>][_it<T>][_lr<D>][_es<R>]   as pool_reuse with N borders per feature (changes the
+             model), optionally rsm 0.D (fraction of features per split), T trees at learning rate 0.D,
+             early stopping after R rounds without improvement on an inner validation chromosome (the
+             one varflow uses: the next training chromosome). E.g. border64, border64_it500_lr06, border64_es50
+  varflow_border<N>...  the same settings through varflow's own LOCO trainer (LocoTrainer.fit_fold: quantised
+             pool built once and sliced per fold, sample weights re-balanced per fold, config catboost
+             {border_count, rsm, iterations, learning_rate, early_stopping_rounds}); a varflow fold fits the
+             weighted AND the unweighted model, so its speed-up is against 2 x the naive (weighted) fit:
+             feature weights do not change what a fit costs
 
 Reports seconds per fold and per tree, speed-up ratios against naive, pooled LOCO held-out AUPRC
 with a paired bootstrap CI of the difference to naive, and each fold model's AUPRC on a large
@@ -37,6 +39,7 @@ import pandas as pd
 
 from varflow.eqtl.config import DEFAULT_CATBOOST
 from varflow.eqtl.evaluate import average_precision, paired_bootstrap
+from varflow.eqtl.train import inner_validation_chrom
 
 
 def synthesise(n: int = 3056, p: int = 4839, pos_rate: float = 0.09, n_chrom: int = 22, seed: int = 0):
@@ -69,15 +72,23 @@ def recipe(iterations: int, threads: int, seed: int) -> dict:
     return params
 
 
-def _parse_variant(name: str) -> tuple[int, dict, bool]:
-    """'naive' | 'pool_reuse' | 'border<N>[_rsm<digits after 0.>][_es]' -> (borders, extra params, early stop)."""
+def _parse_variant(name: str) -> tuple[int, dict, int]:
+    """'naive' | 'pool_reuse' | '[varflow_]border<N>[_rsm<D>][_it<T>][_lr<D>][_es<R>]' ->
+    (borders, CatBoost overrides, early-stopping rounds or 0)."""
     if name in ("naive", "pool_reuse"):
-        return 254, {}, False
-    parts = name.split("_")
-    if not parts[0].startswith("border") or not parts[0][6:].isdigit():
+        return 254, {}, 0
+    m = re.fullmatch(r"(?:varflow_)?border(\d+)(?:_rsm(\d+))?(?:_it(\d+))?(?:_lr(\d+))?(?:_es(\d+))?", name)
+    if m is None:
         raise SystemExit(f"unknown variant {name!r}")
-    extra = {"rsm": float("0." + p[3:])} if (p := next((q for q in parts if q.startswith("rsm")), None)) else {}
-    return int(parts[0][6:]), extra, "es" in parts
+    borders, rsm, trees, lr, es = m.groups()
+    extra = {}
+    if rsm:
+        extra["rsm"] = float("0." + rsm)
+    if trees:
+        extra["iterations"] = int(trees)
+    if lr:
+        extra["learning_rate"] = float("0." + lr)
+    return int(borders), extra, int(es or 0)
 
 
 def run_varflow(name, X, y, w, chrom, folds, dl_mask, args, X_ind):
@@ -87,10 +98,10 @@ def run_varflow(name, X, y, w, chrom, folds, dl_mask, args, X_ind):
     from varflow.eqtl.contract import FeatureContract
     from varflow.eqtl.train import LocoTrainer, TrainingData
 
-    parts = dict(re.fullmatch(r"varflow_b(?P<b>\d+)(?:_es(?P<es>\d+))?", name).groupdict())
-    overrides = {"border_count": int(parts["b"]), "iterations": args.iterations, "thread_count": args.threads}
-    if parts["es"]:
-        overrides["early_stopping_rounds"] = int(parts["es"])
+    borders, extra, early = _parse_variant(name)
+    overrides = {"border_count": borders, "iterations": args.iterations, "thread_count": args.threads, **extra}
+    if early:
+        overrides["early_stopping_rounds"] = early
     config = parse_config({"seed": args.seed, "categories": {"deep_learning": 10}, "catboost": overrides},
                           resolve_files=False)
     columns = [f"f{i}" for i in range(X.shape[1])]
@@ -137,21 +148,21 @@ def run_variant(name, X, y, w, chrom, folds, fw, args, X_ind):
     for c in folds:
         train = np.flatnonzero(chrom != c)
         test = np.flatnonzero(chrom == c)
-        params = recipe(args.iterations, args.threads, args.seed)
+        params = {**recipe(args.iterations, args.threads, args.seed), **extra}
         params["feature_weights"] = fw
         t = time.perf_counter()
         if name == "naive":
-            model = CatBoostClassifier(**params, border_count=254, **extra)
+            model = CatBoostClassifier(**params, border_count=254)
             model.fit(frame.iloc[train], y[train], sample_weight=w[train])
             probs[test] = model.predict_proba(frame.iloc[test])[:, 1]
         else:
-            model = CatBoostClassifier(**params, **extra)
+            model = CatBoostClassifier(**params)
             if early:
-                # inner validation: the next chromosome's rows, taken out of this fold's training rows
-                inner = sorted(set(chrom[train]))[0]
+                # inner validation: the chromosome varflow would use, taken out of this fold's training rows
+                inner = inner_validation_chrom(chrom[train], c)
                 fit_rows = np.flatnonzero((chrom != c) & (chrom != inner))
                 val_rows = np.flatnonzero(chrom == inner)
-                model.fit(pool.slice(fit_rows), eval_set=pool.slice(val_rows), early_stopping_rounds=50)
+                model.fit(pool.slice(fit_rows), eval_set=pool.slice(val_rows), early_stopping_rounds=early)
             else:
                 model.fit(pool.slice(train))
             probs[test] = model.predict_proba(X[test])[:, 1]
@@ -172,7 +183,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=3056)
     ap.add_argument("--features", type=int, default=4839)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--variants", default="naive,pool_reuse,border32,border32_rsm1,border32_es")
+    ap.add_argument("--variants", default="naive,border64,border64_it500_lr06,varflow_border64_it500_lr06")
     ap.add_argument("--independent", type=int, default=10000,
                     help="rows of an independent test set drawn from the same generator: the LOCO held-out "
                          "chromosome has too few positives to resolve AUPRC differences of 0.01")
