@@ -1,7 +1,18 @@
 """s2e on the simulated tiny cohort: a tiny personal model trained on the CPU predicts held-out
 individuals' expression deviations on genes with planted causal variants in the window, and its
 in-silico mutagenesis ranks planted causal variants high. Rates are printed (pytest -s) and asserted
-with margins below what was measured (see docs/s2e.md for the figures)."""
+with margins below what was measured.
+
+Measured with these settings over six training seeds / individual splits (seed s, split rng s + 1,
+s = 0..4 and 7; this test is s = 0): top-3 rates 0.6, 0.6, 0.8, 0.6, 0.6, 0.8 (chance 0.15); mean
+best rank 5.0, 3.4, 1.4, 5.0, 2.6, 2.8 (chance 10.1); held-out median per-gene Pearson 0.50, 0.68,
+0.48, 0.31, 0.59, 0.52 (elastic net 0.68, 0.76, 0.66, 0.64, 0.55, 0.66). Three genes (VFG00003,
+VFG00019, VFG00022: one common-enough causal SNV, no close LD partner) rank their causal variant
+first or second in every run. The other two are out of reach of reference-background ISM here:
+VFG00016's in-window causal variant explains little (its other two causal variants lie outside the
+window) and has 7 perfect-LD partners; VFG00008's causal ALT is the major allele (AF 0.84) in
+perfect LD with a minor allele that the model credits, so 3 of 5 is the floor and 4 of 5 the
+ceiling. See docs/s2e.md ("Measured")."""
 
 from __future__ import annotations
 
@@ -10,6 +21,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from varflow.io.tables import read_table
 from varflow.s2e import steps
@@ -21,6 +33,17 @@ WINDOW = 8_000
 
 @pytest.fixture(scope="module")
 def run(tiny_cohort, tmp_path_factory):
+    # One torch thread: on the shared 2-core machine the 8-channel convolutions ran 4x slower with two
+    # (221 s vs ~55 s for this module), and the result then does not depend on the core count.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield _run(tiny_cohort, tmp_path_factory)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(tiny_cohort, tmp_path_factory):
     out = tmp_path_factory.mktemp("s2e_cohort")
     genes = read_table(tiny_cohort.path("genes"), "genes")
     causal = read_table(tiny_cohort.path("causal_variants"), "causal_variants")
@@ -40,7 +63,7 @@ def run(tiny_cohort, tmp_path_factory):
     split = ["train"] * (n - 28) + ["val"] * 8 + ["test"] * 20  # 20 test individuals: steadier r
     pd.DataFrame({"sample": order, "split": split}).to_csv(out / "individuals.tsv", sep="\t", index=False)
     cfg = TrainConfig(model=ModelConfig(window=WINDOW, conv1_channels=8, channels=8, n_res=1, pool=8, hidden=8),
-                      batch_size=32, ref_epochs=1, epochs=6, lr=2e-3, individuals_per_gene=8, seed=0)
+                      batch_size=32, ref_epochs=1, epochs=30, lr=2e-3, individuals_per_gene=8, seed=0)
     # every gene trains (the held-out unit is the individual), hence no validation/test chromosomes
     steps.train([out / "store"], tiny_cohort.path("expression"), out / "model", cfg, device="cpu",
                 individual_splits=out / "individuals.tsv", val_chroms=[], test_chroms=[])
@@ -77,3 +100,4 @@ def test_planted_causal_variants_rank_high(run):
     assert len(ranks) == len(planted)
     assert np.isfinite(scores[["s2e_ism", "s2e_gxi"]].to_numpy()).all()
     assert np.mean(ranks) < np.mean(chance_rank)
+    assert top3 > 0.5, ranks  # measured 0.6-0.8 over six seeds (module docstring)

@@ -83,12 +83,16 @@ class ReferenceModel(nn.Module):
 class PersonalModel(nn.Module):
     """Reference + two haplotypes -> (gene mean, individual's z-scored deviation).
 
-    The trunk embeds the reference (once per gene in the batch) and both haplotypes; haplotype
-    embeddings are averaged; one shared Linear+ReLU maps both to z_ref and z_pers; the mean head reads
-    z_ref, the deviation head reads z_pers - z_ref (zero for a reference-only genome) after a
-    BatchNorm: a few variants move the position-averaged embedding by ~1/L of a local change, and the
-    normalisation brings that difference to unit scale instead of leaving the head to learn a gain
-    of several hundred.
+    The trunk embeds the reference (once per gene in the batch) and both haplotypes in one pass;
+    haplotype embeddings are averaged; one shared Linear+ReLU maps both to z_ref and z_pers; the
+    mean head reads z_ref, the deviation head reads L * (z_pers - z_ref) (zero for a reference-only
+    genome) through a BatchNorm. A few variants move the position-averaged embedding by ~1/L of their local change
+    (a variance of ~1e-8 at L = 8 kb, ~1e-10 at 40 kb): far below BatchNorm's eps (1e-5) and its
+    initial running variance (1), so the batch statistics could not normalise it and the running
+    statistics used at evaluation stayed those of the initialisation (eval-mode predictions ~50x
+    smaller than, and a different function from, the trained one). Multiplying by the window length
+    turns the mean over positions back into a sum — a local change's own size, whatever L — which
+    the BatchNorm then brings to unit scale in training and evaluation alike.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -109,21 +113,26 @@ class PersonalModel(nn.Module):
         model.mean_head.load_state_dict(ref_model.mean_head.state_dict())
         return model
 
-    def embed_haplotypes(self, hap1: torch.Tensor, hap2: torch.Tensor) -> torch.Tensor:
-        """(B, L, 4) x 2 -> (B, channels): one trunk pass over both haplotypes, averaged."""
-        b = hap1.shape[0]
-        e = self.trunk(torch.cat((hap1, hap2), dim=0))
-        return 0.5 * (e[:b] + e[b:])
-
     def forward(self, ref: torch.Tensor, ref_index: torch.Tensor, hap1: torch.Tensor, hap2: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """ref (G_b, L, 4) unique reference windows, ref_index (B,) item -> row of ref, haps (B, L, 4).
 
         Returns (mean (B,), deviation (B,)).
         """
-        z_ref = self.shared(self.trunk(ref))[ref_index]
-        z_pers = self.shared(self.embed_haplotypes(hap1, hap2))
-        return self.mean_head(z_ref).squeeze(1), self.dev_head(z_pers - z_ref).squeeze(1)
+        g, b = ref.shape[0], hap1.shape[0]
+        # One trunk pass over [references; haplotypes 1; haplotypes 2]: in training mode the trunk's
+        # BatchNorms then normalise the reference and the haplotypes with the same batch statistics.
+        # Passed separately (G_b references vs 2B haplotypes in other gene proportions), the two
+        # branches were normalised differently and personal - reference carried a batch-dependent
+        # offset (measured ~10x a single SNV's difference, on haplotypes equal to the reference).
+        e = self.trunk(torch.cat((ref, hap1, hap2), dim=0))
+        z_ref = self.shared(e[:g])[ref_index]
+        z_pers = self.shared(0.5 * (e[g:g + b] + e[g + b:]))
+        return self.mean_head(z_ref).squeeze(1), self.deviation(z_pers, z_ref)
+
+    def deviation(self, z_pers: torch.Tensor, z_ref: torch.Tensor) -> torch.Tensor:
+        """(B, hidden) personal and reference embeddings after ``shared`` -> (B,) predicted deviation."""
+        return self.dev_head(float(self.cfg.window) * (z_pers - z_ref)).squeeze(1)
 
 
 def model_from_bundle(bundle: dict) -> PersonalModel:

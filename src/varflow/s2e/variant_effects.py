@@ -28,7 +28,7 @@ def gene_effects(model: PersonalModel, store: HaplotypeStore, g: int, *, device:
     ref = torch.from_numpy(onehot(store.window_codes(g, None)))[None].to(device)
     with torch.no_grad():
         z_ref = model.shared(model.trunk(ref))
-        base = model.dev_head(torch.zeros_like(z_ref)).squeeze()
+        base = model.deviation(z_ref, z_ref).squeeze()
     m = len(variants)
     ism = np.empty(m, np.float32)
     eye = np.eye(m, dtype=bool)
@@ -38,9 +38,9 @@ def gene_effects(model: PersonalModel, store: HaplotypeStore, g: int, *, device:
         with torch.no_grad():
             # both haplotypes equal: the averaged embedding is one trunk pass
             z = model.shared(model.trunk(torch.from_numpy(haps).to(device)))
-            ism[lo:hi] = (model.dev_head(z - z_ref).squeeze(1) - base).float().cpu().numpy()
+            ism[lo:hi] = (model.deviation(z, z_ref) - base).float().cpu().numpy()
     x = ref.clone().requires_grad_(True)
-    dev = model.dev_head(model.shared(model.trunk(x)) - z_ref).sum()
+    dev = model.deviation(model.shared(model.trunk(x)), z_ref).sum()
     (grad,) = torch.autograd.grad(dev, x)
     track = (grad * x).sum(-1)[0].detach().float().cpu().numpy()
     L = store.window
