@@ -137,6 +137,27 @@ def test_batch_shares_reference_per_gene(toy):
     np.testing.assert_allclose(batch["hap1"].sum(-1).numpy(), 1.0)  # one-hot or N (0.25 x 4)
 
 
+def test_batch_arrays_are_recycled_only_when_released(toy):
+    """Batches are built in pooled arrays: a batch still held (even as a single tensor) is never
+    overwritten by the next one; once every reference is gone its memory is reused."""
+    _, out, _ = toy
+    store = HaplotypeStore.load(out / "store")
+    pairs = np.array([[g, i] for g in range(store.n_genes) for i in range(len(store.samples))])
+    ds = PersonalDataset(store, pairs)
+    first = ds.__getitems__(list(range(0, 8)))
+    hap1 = first["hap1"]
+    expect = hap1.numpy().copy()
+    del first                                    # the batch dict is gone, one of its tensors is not
+    others = [ds.__getitems__(list(range(lo, lo + 8))) for lo in range(8, 80, 8)]
+    np.testing.assert_array_equal(hap1.numpy(), expect)
+    assert not any(np.shares_memory(hap1.numpy(), b[k].numpy()) for b in others for k in ("ref", "hap1", "hap2"))
+    held = {id(a) for a in ds.arrays._arrays}
+    del hap1, others
+    again = ds.__getitems__(list(range(0, 8)))
+    np.testing.assert_array_equal(again["hap1"].numpy(), expect)
+    assert any(np.shares_memory(again["hap1"].numpy(), a) for a in ds.arrays._arrays if id(a) in held)
+
+
 def test_labels_use_training_individuals_only(toy):
     data, out, _ = toy
     store = HaplotypeStore.load(out / "store")

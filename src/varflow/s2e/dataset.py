@@ -1,14 +1,17 @@
 """Torch datasets over the haplotype store, and labels computed from training individuals only.
 
 Items are channels-last one-hot windows, (L, 4) float32 (A, C, G, T; N = 0.25). A batch is built
-directly into preallocated arrays (``__getitems__``), and the reference window of each gene appears
-once per batch (``ref`` (G_b, L, 4) with ``ref_index`` (B,) mapping items to it), so that the model
-computes the reference-branch embedding once per gene and batch.
+directly into preallocated arrays (``__getitems__``): each gene's buffer is one-hot encoded once per
+batch and every window of that gene (reference and haplotypes) is block-copied from it. The
+reference window of each gene appears once per batch (``ref`` (G_b, L, 4) with ``ref_index`` (B,)
+mapping items to it), so that the model computes the reference-branch embedding once per gene and
+batch.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +19,7 @@ import pandas as pd
 import torch
 
 from varflow.errors import VarflowError
-from varflow.s2e.haplotypes import onehot
+from varflow.s2e.haplotypes import apply_copies, onehot
 from varflow.s2e.store import HaplotypeStore
 
 log = logging.getLogger("varflow")
@@ -90,6 +93,45 @@ def identity_collate(batch):
     return batch
 
 
+class ArrayPool:
+    """Recycles the large float32 arrays that batches are built in.
+
+    A fresh multi-MB array costs a page fault per page on first touch (the kernel zeroes each page),
+    about a third of the time to build a 40 kb batch. An array is handed out again only once its
+    reference count shows that nothing else (no tensor made by ``torch.from_numpy``, no view, no
+    batch still held by the training loop or the autograd graph) refers to it, so a batch is never
+    overwritten while in use. Holds at most ``capacity`` arrays; beyond that, arrays are plain
+    allocations. Pickling (DataLoader workers) gives an empty pool.
+    """
+
+    def __init__(self, capacity: int = 8):
+        self.capacity = capacity
+        self._arrays: list[np.ndarray] = []
+        probe = np.empty(1, np.float32)
+        self._free_refcount = self._refcount(probe)
+
+    @staticmethod
+    def _refcount(array: np.ndarray) -> int:
+        return sys.getrefcount(array)
+
+    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised float32 array of ``shape`` (a view of a pooled buffer)."""
+        size = int(np.prod(shape))
+        fits = [a for a in self._arrays if a.shape[0] >= size and self._refcount(a) <= self._free_refcount + 1]
+        if fits:
+            return min(fits, key=len)[:size].reshape(shape)
+        array = np.empty(size, np.float32)
+        if len(self._arrays) < self.capacity:
+            self._arrays.append(array)
+        return array.reshape(shape)
+
+    def __getstate__(self) -> dict:
+        return {"capacity": self.capacity}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["capacity"])
+
+
 class PersonalDataset(torch.utils.data.Dataset):
     """(reference, haplotype 1, haplotype 2) one-hot windows of (gene, sample) pairs with labels.
 
@@ -101,6 +143,7 @@ class PersonalDataset(torch.utils.data.Dataset):
         self.store = store
         self.pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         self.labels = labels
+        self.arrays = ArrayPool()
 
     def __len__(self) -> int:
         return self.pairs.shape[0]
@@ -111,20 +154,28 @@ class PersonalDataset(torch.utils.data.Dataset):
             return nan, nan
         return self.labels.mean[genes], self.labels.dev[genes, samples]
 
-    def haplotypes_into(self, g: int, i: int, out1: np.ndarray, out2: np.ndarray) -> None:
-        """Write the one-hot haplotypes of sample ``i`` in gene ``g`` into (L, 4) arrays."""
-        haps = np.array([2 * i, 2 * i + 1])
-        alleles = self.store.haplotype_alleles(g, haps)
-        onehot(self.store.window_codes(g, alleles[:, 0]), out=out1)
-        onehot(self.store.window_codes(g, alleles[:, 1]), out=out2)
+    def haplotypes_into(self, g: int, i: int, out1: np.ndarray, out2: np.ndarray,
+                        table: np.ndarray | None = None) -> None:
+        """Write the one-hot haplotypes of sample ``i`` in gene ``g`` into (L, 4) arrays; ``table`` is
+        ``gene_table(g)`` when the caller has it already."""
+        table = self.gene_table(g) if table is None else table
+        alleles = self.store.haplotype_alleles(g, np.array([2 * i, 2 * i + 1]))
+        apply_copies(table, self.store.window_copies(g, alleles[:, 0]), out1)
+        apply_copies(table, self.store.window_copies(g, alleles[:, 1]), out2)
+
+    def gene_table(self, g: int) -> np.ndarray:
+        """One-hot rows of gene ``g``'s oriented buffer, (B_g, 4) float32: every window of g copies from it."""
+        return onehot(self.store.oriented_buffer(g))
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         g, i = (int(x) for x in self.pairs[k])
         L = self.store.window
-        h1, h2 = np.empty((L, 4), np.float32), np.empty((L, 4), np.float32)
-        self.haplotypes_into(g, i, h1, h2)
+        table = self.gene_table(g)
+        ref, h1, h2 = (np.empty((L, 4), np.float32) for _ in range(3))
+        apply_copies(table, self.store.window_copies(g, None), ref)
+        self.haplotypes_into(g, i, h1, h2, table)
         mean, dev = self._targets(np.array([g]), np.array([i]))
-        return {"ref": torch.from_numpy(onehot(self.store.window_codes(g, None))), "hap1": torch.from_numpy(h1),
+        return {"ref": torch.from_numpy(ref), "hap1": torch.from_numpy(h1),
                 "hap2": torch.from_numpy(h2), "mean": torch.tensor(mean[0]), "dev": torch.tensor(dev[0]),
                 "gene": torch.tensor(g), "sample": torch.tensor(i)}
 
@@ -133,12 +184,13 @@ class PersonalDataset(torch.utils.data.Dataset):
         genes, samples = pairs[:, 0], pairs[:, 1]
         uniq, ref_index = np.unique(genes, return_inverse=True)
         L, b = self.store.window, pairs.shape[0]
-        ref = np.empty((uniq.shape[0], L, 4), np.float32)
-        for j, g in enumerate(uniq):
-            onehot(self.store.window_codes(int(g), None), out=ref[j])
-        h1, h2 = np.empty((b, L, 4), np.float32), np.empty((b, L, 4), np.float32)
-        for j in range(b):
-            self.haplotypes_into(int(genes[j]), int(samples[j]), h1[j], h2[j])
+        ref = self.arrays.empty((uniq.shape[0], L, 4))
+        h1, h2 = self.arrays.empty((b, L, 4)), self.arrays.empty((b, L, 4))
+        for j, g in enumerate(uniq.tolist()):
+            table = self.gene_table(g)
+            apply_copies(table, self.store.window_copies(g, None), ref[j])
+            for item in np.flatnonzero(ref_index == j).tolist():
+                self.haplotypes_into(g, int(samples[item]), h1[item], h2[item], table)
         mean, dev = self._targets(genes, samples)
         return {"ref": torch.from_numpy(ref), "ref_index": torch.from_numpy(ref_index.astype(np.int64)),
                 "hap1": torch.from_numpy(h1), "hap2": torch.from_numpy(h2),

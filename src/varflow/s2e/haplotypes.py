@@ -16,10 +16,15 @@ Policy (documented in docs/s2e.md, tested against a naive string-splicing constr
 * Beyond a chromosome end the sequence is 'N' (one-hot 0.25 in every channel).
 
 Sequences are handled as uint8 ASCII codes; the one-hot layout is (L, 4) float32 with channels
-A, C, G, T (channels-last, so that a batch is written by one table lookup; models transpose).
+A, C, G, T (channels-last; models transpose). A window is described as block copies from its gene's
+buffer (``Copies``), so the same copies build uint8 codes from the buffer or one-hot rows from the
+buffer's one-hot table: a batch one-hot encodes each gene's buffer once and every haplotype of that
+gene is a few memory copies, never a per-haplotype encoding pass.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -78,20 +83,33 @@ def resolve_overlaps(start: np.ndarray, rlen: np.ndarray) -> np.ndarray:
     return keep
 
 
-def haplotype_codes(buffer: np.ndarray, ref_len: int, tss: int, offset: int, window: int,
-                    start: np.ndarray, rlen: np.ndarray, alt_off: np.ndarray, alt_len: np.ndarray
-                    ) -> np.ndarray:
-    """Window sequence of one haplotype in genomic orientation, (window,) uint8 ASCII codes.
+class Copies(NamedTuple):
+    """A window as block copies ``out[dst:dst+n] = table[src:src+n]`` from a gene's buffer (or any
+    per-buffer-position table of the same length: uint8 codes, (B, 4) one-hot rows).
 
-    ``buffer``: uint8 codes; ``buffer[:ref_len]`` is the reference over an extended region that covers
+    ``dst``, ``src``, ``n``: (P,) int64. The first ``n_bulk`` copies are disjoint and tile the whole
+    window; the rest (same-length alleles: SNVs, MNVs) overwrite single positions or short runs.
+    """
+
+    dst: np.ndarray
+    src: np.ndarray
+    n: np.ndarray
+    n_bulk: int
+
+
+def haplotype_copies(ref_len: int, tss: int, offset: int, window: int, start: np.ndarray, rlen: np.ndarray,
+                     alt_off: np.ndarray, alt_len: np.ndarray) -> Copies:
+    """Block copies that build one haplotype's window in genomic orientation from its gene's buffer.
+
+    The buffer's first ``ref_len`` positions are the reference over an extended region that covers
     the window, every applied variant and enough sequence to fill net deletions; alt alleles live
     after it. ``tss``: TSS index in the extended region; ``offset``: window bases left of the TSS.
     ``start``, ``rlen``, ``alt_off``, ``alt_len``: (k,) int64 arrays of the *applied*, non-overlapping
     alt alleles sorted by start (REF start relative to the extended region, REF length, offset of
-    the alt bases in ``buffer`` and their count).
+    the alt bases in the buffer and their count). No allele applied: pass empty arrays.
 
-    Length-changing alleles are spliced as pieces; same-length alleles (SNVs, MNVs) are then written
-    in place at their shifted positions, which keeps the piece count small.
+    Length-changing alleles are spliced as pieces; same-length alleles are then written in place at
+    their shifted positions, which keeps the piece count small.
     """
     same = rlen == alt_len
     indel = ~same
@@ -107,32 +125,51 @@ def haplotype_codes(buffer: np.ndarray, ref_len: int, tss: int, offset: int, win
     lo = anchor - offset
     hi = lo + window
     if s_i.shape[0] == 0:
-        codes = buffer[lo:hi].copy()
+        dst, src, n = np.zeros(1, np.int64), np.array([lo], np.int64), np.array([window], np.int64)
     else:
-        # Pieces in haplotype order: ref[0:s1], alt1, ref[s1+r1:s2], alt2, ..., ref[sk+rk:ref_len].
+        # Pieces in haplotype order: ref[0:s1], alt1, ref[s1+r1:s2], alt2, ..., ref[sk+rk:ref_len];
+        # only those meeting [lo, hi) are kept, the first and last clipped to the window.
         k = s_i.shape[0]
-        src = np.empty(2 * k + 1, dtype=np.int64)
+        piece_src = np.empty(2 * k + 1, dtype=np.int64)
         length = np.empty(2 * k + 1, dtype=np.int64)
-        src[0::2] = np.concatenate(([0], s_i + r_i))
-        length[0::2] = np.concatenate((s_i, [ref_len])) - src[0::2]
-        src[1::2], length[1::2] = o_i, l_i
+        piece_src[0::2] = np.concatenate(([0], s_i + r_i))
+        length[0::2] = np.concatenate((s_i, [ref_len])) - piece_src[0::2]
+        piece_src[1::2], length[1::2] = o_i, l_i
         hap_start = np.concatenate(([0], np.cumsum(length)[:-1]))
-        # only the pieces meeting [lo, hi) are copied, the first and last clipped to the window
         first = int(np.searchsorted(hap_start, lo, side="right")) - 1
         last = int(np.searchsorted(hap_start, hi, side="left"))
-        a = (src[first:last] + np.maximum(lo - hap_start[first:last], 0)).tolist()
-        b = (src[first:last] + np.minimum(length[first:last], hi - hap_start[first:last])).tolist()
-        codes = np.concatenate([buffer[x:y] for x, y in zip(a, b) if y > x])
+        h0, h1 = hap_start[first:last], hap_start[first:last] + length[first:last]
+        c0, c1 = np.maximum(h0, lo), np.minimum(h1, hi)
+        keep = c1 > c0
+        dst, src, n = (c0 - lo)[keep], (piece_src[first:last] + c0 - h0)[keep], (c1 - c0)[keep]
+    n_bulk = int(dst.shape[0])
     if same.any():
         s_s, o_s, n_s = start[same], alt_off[same], alt_len[same]
         # haplotype position = REF position + net change of the indels before it (none overlap it)
-        out = s_s + shift_before[np.searchsorted(s_i, s_s, side="left")] - lo
-        if (n_s == 1).all():
-            ok = (out >= 0) & (out < window)
-            codes[out[ok]] = buffer[o_s[ok]]
-        else:
-            for p, o, n in zip(out.tolist(), o_s.tolist(), n_s.tolist()):
-                a, b = max(p, 0), min(p + n, window)
-                if b > a:
-                    codes[a:b] = buffer[o + a - p:o + b - p]
-    return codes
+        p = s_s + shift_before[np.searchsorted(s_i, s_s, side="left")] - lo
+        a, b = np.maximum(p, 0), np.minimum(p + n_s, window)
+        keep = b > a
+        dst = np.concatenate((dst, a[keep]))
+        src = np.concatenate((src, (o_s + a - p)[keep]))
+        n = np.concatenate((n, (b - a)[keep]))
+    return Copies(dst, src, n, n_bulk)
+
+
+def reverse_copies(copies: Copies, window: int, table_len: int) -> Copies:
+    """The same copies for the reverse-complemented window, reading a table that is itself reversed
+    and complemented (``table_rc[k] = complement(table[table_len - 1 - k])``)."""
+    return Copies(window - copies.dst - copies.n, table_len - copies.src - copies.n, copies.n, copies.n_bulk)
+
+
+def apply_copies(table: np.ndarray, copies: Copies, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` ((window,) or (window, 4)) from ``table`` ((B,) or (B, 4)) and return it."""
+    dst, src, n, bulk = copies
+    for d, s, k in zip(dst[:bulk].tolist(), src[:bulk].tolist(), n[:bulk].tolist()):
+        out[d:d + k] = table[s:s + k]
+    if dst.shape[0] > bulk:
+        single = n[bulk:] == 1
+        out[dst[bulk:][single]] = table[src[bulk:][single]]
+        if not single.all():
+            for d, s, k in zip(dst[bulk:][~single].tolist(), src[bulk:][~single].tolist(), n[bulk:][~single].tolist()):
+                out[d:d + k] = table[s:s + k]
+    return out

@@ -42,7 +42,8 @@ from varflow.io.arrays import read_npz, write_npz
 from varflow.io.genome import ReferenceGenome
 from varflow.io.provenance import Provenance
 from varflow.io.vcf import open_vcf, vcf_contig_resolver
-from varflow.s2e.haplotypes import haplotype_codes, left_offset, resolve_overlaps, reverse_complement
+from varflow.s2e.haplotypes import (Copies, apply_copies, haplotype_copies, left_offset, resolve_overlaps,
+                                    reverse_complement, reverse_copies)
 
 log = logging.getLogger("varflow")
 
@@ -463,24 +464,34 @@ class HaplotypeStore:
         bits = self._views[g][9]
         return ((bits[:, haps >> 3] >> (7 - (haps & 7)).astype(np.uint8)) & 1).astype(bool)
 
+    def oriented_buffer(self, g: int) -> np.ndarray:
+        """Gene ``g``'s buffer (extended reference, then alt alleles), (B_g,) uint8 codes,
+        reverse-complemented for minus-strand genes: the table that ``window_copies`` read."""
+        buf, minus = self._views[g][0], self._views[g][4]
+        return reverse_complement(buf) if minus else buf
+
+    def window_copies(self, g: int, active: np.ndarray | None) -> Copies:
+        """Block copies from ``oriented_buffer(g)`` (or its one-hot rows) that build gene ``g``'s oriented
+        window with the alt alleles ``active`` ((M_g,) bool; None = reference)."""
+        buf, ref_len, tss_rel, offset, minus, start, rlen, alt_off, alt_len = self._views[g][:9]
+        if active is None or not active.any():
+            sel = np.zeros(0, dtype=np.int64)
+        else:
+            sel = np.flatnonzero(active)
+            applied = resolve_overlaps(start[sel], rlen[sel])
+            if not applied.all():
+                sel = sel[applied]
+        copies = haplotype_copies(ref_len, tss_rel, offset, self.window, start[sel], rlen[sel], alt_off[sel],
+                                  alt_len[sel])
+        return reverse_copies(copies, self.window, buf.shape[0]) if minus else copies
+
     def window_codes(self, g: int, active: np.ndarray | None) -> np.ndarray:
         """Oriented window of gene ``g`` with the alt alleles ``active`` ((M_g,) bool; None = reference).
 
         Returns (L,) uint8 ASCII codes, reverse-complemented for minus-strand genes.
         """
-        buf, ref_len, tss_rel, offset, minus, start, rlen, alt_off, alt_len = self._views[g][:9]
-        if active is None or not active.any():
-            lo = tss_rel - offset
-            codes = buf[lo:lo + self.window]
-        else:
-            sel = np.flatnonzero(active)
-            s, r = start[sel], rlen[sel]
-            applied = resolve_overlaps(s, r)
-            if not applied.all():
-                sel = sel[applied]
-                s, r = start[sel], rlen[sel]
-            codes = haplotype_codes(buf, ref_len, tss_rel, offset, self.window, s, r, alt_off[sel], alt_len[sel])
-        return reverse_complement(codes) if minus else codes
+        return apply_copies(self.oriented_buffer(g), self.window_copies(g, active),
+                            np.empty(self.window, dtype=np.uint8))
 
     def dosages(self, g: int, sample_idx: np.ndarray) -> np.ndarray:
         """Alt-allele dosage 0/1/2 of gene ``g``'s variants for ``sample_idx``: (len, M_g) float32."""
