@@ -6,6 +6,10 @@ informative columns) and times, for the same held-out chromosomes:
 
   naive      DataFrame (float64) -> CatBoostClassifier.fit per fold (CatBoost builds and quantises a
              Pool from the frame inside every fit), published recipe, 254 borders
+
+Every variant fits a fold with the same sample weights, re-balanced on the fold's training rows as
+varflow's trainer does (positives pip-proportional, both classes of equal total weight), so that the
+variants differ only in how they fit.
   pool_reuse float32 Pool quantised once (254 borders) and sliced per fold: the exact recipe
   border<N>[_rsm<D>][_it<T>][_lr<D>][_es<R>]   as pool_reuse with N borders per feature (changes the
              model), optionally rsm 0.D (fraction of features per split), T trees at learning rate 0.D,
@@ -39,6 +43,7 @@ import pandas as pd
 
 from varflow.eqtl.config import DEFAULT_CATBOOST
 from varflow.eqtl.evaluate import average_precision, paired_bootstrap
+from varflow.eqtl.labels import balanced_weights
 from varflow.eqtl.train import inner_validation_chrom
 
 
@@ -145,6 +150,12 @@ def run_variant(name, X, y, w, chrom, folds, fw, args, X_ind):
     else:
         frame = pd.DataFrame(X.astype(np.float64))
     trees = []
+
+    def weighted_slice(rows):
+        part = pool.slice(rows)
+        part.set_weight(balanced_weights(y[rows], w[rows] * y[rows]))
+        return part
+
     for c in folds:
         train = np.flatnonzero(chrom != c)
         test = np.flatnonzero(chrom == c)
@@ -153,7 +164,7 @@ def run_variant(name, X, y, w, chrom, folds, fw, args, X_ind):
         t = time.perf_counter()
         if name == "naive":
             model = CatBoostClassifier(**params, border_count=254)
-            model.fit(frame.iloc[train], y[train], sample_weight=w[train])
+            model.fit(frame.iloc[train], y[train], sample_weight=balanced_weights(y[train], w[train] * y[train]))
             probs[test] = model.predict_proba(frame.iloc[test])[:, 1]
         else:
             model = CatBoostClassifier(**params)
@@ -162,9 +173,9 @@ def run_variant(name, X, y, w, chrom, folds, fw, args, X_ind):
                 inner = inner_validation_chrom(chrom[train], c)
                 fit_rows = np.flatnonzero((chrom != c) & (chrom != inner))
                 val_rows = np.flatnonzero(chrom == inner)
-                model.fit(pool.slice(fit_rows), eval_set=pool.slice(val_rows), early_stopping_rounds=early)
+                model.fit(weighted_slice(fit_rows), eval_set=weighted_slice(val_rows), early_stopping_rounds=early)
             else:
-                model.fit(pool.slice(train))
+                model.fit(weighted_slice(train))
             probs[test] = model.predict_proba(X[test])[:, 1]
         fold_seconds.append(time.perf_counter() - t)
         trees.append(int(model.tree_count_))
@@ -191,7 +202,6 @@ def main() -> None:
     X, y, w, chrom, dl_mask = synthesise(args.rows + args.independent, args.features, seed=args.seed)
     X_ind, y_ind = X[args.rows:], y[args.rows:]
     X, y, w, chrom = X[:args.rows], y[:args.rows], w[:args.rows], chrom[:args.rows]
-    w = np.where(y == 1, w * (y == 0).sum() / w[y == 1].sum(), 1.0)   # re-balance on the training rows
     fw = np.where(dl_mask, 10.0, 1.0).tolist()          # deep-learning category x10, as the default config
     folds = [f"chr{i}" for i in range(1, args.folds + 1)]
     held = np.isin(chrom, folds)

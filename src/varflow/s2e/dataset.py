@@ -107,17 +107,18 @@ class ArrayPool:
     def __init__(self, capacity: int = 8):
         self.capacity = capacity
         self._arrays: list[np.ndarray] = []
-        probe = np.empty(1, np.float32)
-        self._free_refcount = self._refcount(probe)
+        # the count of an array that only a list refers to, measured the same way as the pool's
+        self._free_refcount = self._refcounts([np.empty(1, np.float32)])[0]
 
     @staticmethod
-    def _refcount(array: np.ndarray) -> int:
-        return sys.getrefcount(array)
+    def _refcounts(arrays: list[np.ndarray]) -> list[int]:
+        return [sys.getrefcount(a) for a in arrays]
 
     def empty(self, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised float32 array of ``shape`` (a view of a pooled buffer)."""
         size = int(np.prod(shape))
-        fits = [a for a in self._arrays if a.shape[0] >= size and self._refcount(a) <= self._free_refcount + 1]
+        fits = [a for a, count in zip(self._arrays, self._refcounts(self._arrays))
+                if count <= self._free_refcount and a.shape[0] >= size]
         if fits:
             return min(fits, key=len)[:size].reshape(shape)
         array = np.empty(size, np.float32)
