@@ -6,10 +6,6 @@ informative columns) and times, for the same held-out chromosomes:
 
   naive      DataFrame (float64) -> CatBoostClassifier.fit per fold (CatBoost builds and quantises a
              Pool from the frame inside every fit), published recipe, 254 borders
-
-Every variant fits a fold with the same sample weights, re-balanced on the fold's training rows as
-varflow's trainer does (positives pip-proportional, both classes of equal total weight), so that the
-variants differ only in how they fit.
   pool_reuse float32 Pool quantised once (254 borders) and sliced per fold: the exact recipe
   border<N>[_rsm<D>][_it<T>][_lr<D>][_es<R>]   as pool_reuse with N borders per feature (changes the
              model), optionally rsm 0.D (fraction of features per split), T trees at learning rate 0.D,
@@ -20,6 +16,10 @@ variants differ only in how they fit.
              {border_count, rsm, iterations, learning_rate, early_stopping_rounds}); a varflow fold fits the
              weighted AND the unweighted model, so its speed-up is against 2 x the naive (weighted) fit:
              feature weights do not change what a fit costs
+
+Every variant fits a fold with the same sample weights, re-balanced on the fold's training rows as
+varflow's trainer does (positives pip-proportional, both classes of equal total weight), so that the
+variants differ only in how they fit.
 
 Reports seconds per fold and per tree, speed-up ratios against naive, pooled LOCO held-out AUPRC
 with a paired bootstrap CI of the difference to naive, and each fold model's AUPRC on a large
@@ -151,9 +151,12 @@ def run_variant(name, X, y, w, chrom, folds, fw, args, X_ind):
         frame = pd.DataFrame(X.astype(np.float64))
     trees = []
 
+    def fold_weights(rows):
+        return balanced_weights(y[rows], w[rows] * y[rows])
+
     def weighted_slice(rows):
         part = pool.slice(rows)
-        part.set_weight(balanced_weights(y[rows], w[rows] * y[rows]))
+        part.set_weight(fold_weights(rows))
         return part
 
     for c in folds:
@@ -164,7 +167,7 @@ def run_variant(name, X, y, w, chrom, folds, fw, args, X_ind):
         t = time.perf_counter()
         if name == "naive":
             model = CatBoostClassifier(**params, border_count=254)
-            model.fit(frame.iloc[train], y[train], sample_weight=balanced_weights(y[train], w[train] * y[train]))
+            model.fit(frame.iloc[train], y[train], sample_weight=fold_weights(train))
             probs[test] = model.predict_proba(frame.iloc[test])[:, 1]
         else:
             model = CatBoostClassifier(**params)

@@ -155,11 +155,9 @@ class PersonalDataset(torch.utils.data.Dataset):
             return nan, nan
         return self.labels.mean[genes], self.labels.dev[genes, samples]
 
-    def haplotypes_into(self, g: int, i: int, out1: np.ndarray, out2: np.ndarray,
-                        table: np.ndarray | None = None) -> None:
-        """Write the one-hot haplotypes of sample ``i`` in gene ``g`` into (L, 4) arrays; ``table`` is
-        ``gene_table(g)`` when the caller has it already."""
-        table = self.gene_table(g) if table is None else table
+    def haplotypes_into(self, g: int, i: int, table: np.ndarray, out1: np.ndarray, out2: np.ndarray) -> None:
+        """Write the one-hot haplotypes of sample ``i`` in gene ``g`` into (L, 4) arrays, copying from
+        ``table`` = ``gene_table(g)``."""
         alleles = self.store.haplotype_alleles(g, np.array([2 * i, 2 * i + 1]))
         apply_copies(table, self.store.window_copies(g, alleles[:, 0]), out1)
         apply_copies(table, self.store.window_copies(g, alleles[:, 1]), out2)
@@ -169,16 +167,8 @@ class PersonalDataset(torch.utils.data.Dataset):
         return onehot(self.store.oriented_buffer(g))
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
-        g, i = (int(x) for x in self.pairs[k])
-        L = self.store.window
-        table = self.gene_table(g)
-        ref, h1, h2 = (np.empty((L, 4), np.float32) for _ in range(3))
-        apply_copies(table, self.store.window_copies(g, None), ref)
-        self.haplotypes_into(g, i, h1, h2, table)
-        mean, dev = self._targets(np.array([g]), np.array([i]))
-        return {"ref": torch.from_numpy(ref), "hap1": torch.from_numpy(h1),
-                "hap2": torch.from_numpy(h2), "mean": torch.tensor(mean[0]), "dev": torch.tensor(dev[0]),
-                "gene": torch.tensor(g), "sample": torch.tensor(i)}
+        batch = self.__getitems__([k])
+        return {key: batch[key][0] for key in ("ref", "hap1", "hap2", "mean", "dev", "gene", "sample")}
 
     def __getitems__(self, ks: list[int]) -> dict[str, torch.Tensor]:
         pairs = self.pairs[np.asarray(ks, dtype=np.int64)]
@@ -191,7 +181,7 @@ class PersonalDataset(torch.utils.data.Dataset):
             table = self.gene_table(g)
             apply_copies(table, self.store.window_copies(g, None), ref[j])
             for item in np.flatnonzero(ref_index == j).tolist():
-                self.haplotypes_into(g, int(samples[item]), h1[item], h2[item], table)
+                self.haplotypes_into(g, int(samples[item]), table, h1[item], h2[item])
         mean, dev = self._targets(genes, samples)
         return {"ref": torch.from_numpy(ref), "ref_index": torch.from_numpy(ref_index.astype(np.int64)),
                 "hap1": torch.from_numpy(h1), "hap2": torch.from_numpy(h2),

@@ -166,10 +166,9 @@ def apply_copies(table: np.ndarray, copies: Copies, out: np.ndarray) -> np.ndarr
     dst, src, n, bulk = copies
     for d, s, k in zip(dst[:bulk].tolist(), src[:bulk].tolist(), n[:bulk].tolist()):
         out[d:d + k] = table[s:s + k]
-    if dst.shape[0] > bulk:
-        single = n[bulk:] == 1
-        out[dst[bulk:][single]] = table[src[bulk:][single]]
-        if not single.all():
-            for d, s, k in zip(dst[bulk:][~single].tolist(), src[bulk:][~single].tolist(), n[bulk:][~single].tolist()):
-                out[d:d + k] = table[s:s + k]
+    over_dst, over_src, over_n = dst[bulk:], src[bulk:], n[bulk:]
+    single = over_n == 1
+    out[over_dst[single]] = table[over_src[single]]
+    for d, s, k in zip(over_dst[~single].tolist(), over_src[~single].tolist(), over_n[~single].tolist()):
+        out[d:d + k] = table[s:s + k]
     return out
