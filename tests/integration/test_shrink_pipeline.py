@@ -38,6 +38,9 @@ def test_run_from_cohort_outputs(pipeline_run, tiny_cohort):
         assert len(tests) == tiny_cohort.info["n_genes"] or len(tests) == len(read_table(tiny_cohort.path("gwas_genes")))
         tested = tests.dropna(subset=["P"])
         assert ((tested["P"] >= 0) & (tested["P"] <= 1)).all() and (tested["Q"] >= tested["P"] - 1e-12).all()
+        assert tested["P_RAW"].between(0, 1).all() and (tested["Q_RAW"] >= tested["P_RAW"] - 1e-12).all()
+        assert set(tests["report_statistic"]) == {"raw"} and figures["gene_report_statistic"] == "raw"
+        assert figures[f"genes_q05_{trait}"] == figures[f"genes_q05_raw_{trait}"] == int((tests["Q_RAW"] < 0.05).sum())
     types = read_table(out / "multitrait" / "cluster_types.parquet", schemas.CLUSTER_TYPES)
     assert len(types) == figures["k_joint"]
     genes = read_table(out / "multitrait" / "genes.parquet", schemas.MULTITRAIT_GENES)
@@ -58,6 +61,32 @@ def test_gene_statistic_matches_direct_sum(pipeline_run, tiny_cohort):
         assert tests.loc[g.gene, "n_snps"] == sel.sum()
         if sel.any():
             assert tests.loc[g.gene, "T"] == pytest.approx(float((eff.loc[sel, "BETA_SHRUNK"] ** 2).sum()))
+            z = eff.loc[sel, "BETA"] / eff.loc[sel, "SE"]
+            assert tests.loc[g.gene, "T_RAW"] == pytest.approx(float((z ** 2).sum()))
+
+
+def test_truth_counts_match_an_independent_count(pipeline_run, tiny_cohort):
+    """genes_<count>_<trait>: genes whose SNP_START..SNP_END range holds a SNP with a non-zero true effect,
+    how many of them (and of all genes) are called at Q_RAW < 0.05, counted here from the files directly."""
+    out, figures = pipeline_run
+    genes = read_table(tiny_cohort.path("gwas_genes"), "gwas_genes")
+    truth = read_table(tiny_cohort.path("gwas_truth"), "gwas_truth")
+    for trait in figures["traits"]:
+        tests = read_table(out / "gene_tests" / f"{trait}.gene_tests.parquet").set_index("gene")
+        n_true = n_true_called = n_called = n_false = 0
+        for g in genes.itertuples():
+            on = truth[truth["CHR"] == g.CHR].reset_index(drop=True)
+            has_causal = bool((on[f"beta_{trait}"].iloc[g.SNP_START:g.SNP_END] != 0).any())
+            called = bool(tests.loc[g.gene, "Q_RAW"] < 0.05)
+            n_true += has_causal
+            n_true_called += has_causal and called
+            n_called += called
+            n_false += called and not has_causal
+        assert n_true > 0
+        assert figures[f"genes_n_true_{trait}"] == n_true
+        assert figures[f"genes_n_true_called_{trait}"] == n_true_called
+        assert figures[f"genes_n_called_{trait}"] == n_called
+        assert figures[f"genes_n_called_without_causal_{trait}"] == n_false
 
 
 def _cli(*args):

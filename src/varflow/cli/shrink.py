@@ -136,22 +136,29 @@ def gene_test(
     cluster_model: Path = typer.Option(..., "--cluster-model", help="Single-trait mixture JSON of this trait (for eps)."),
     out: Path = typer.Option(..., "--out", help="Gene tests (Parquet)."),
     method: str = typer.Option("auto", "--method", help="auto (Imhof, saddlepoint below 1e-4) | imhof | saddlepoint | liu."),
+    report_statistic: str = typer.Option("raw", "--report-statistic", help="Statistic that feeds the report, the "
+                                         "QQ plot and the q < 0.05 count: raw (sum of z^2, exact null; calibrated) "
+                                         "| shrunk (sum of shrunk effects^2, the method's eps null). Both are in the table."),
 ) -> None:
-    """Gene-level tests: sum of squared shrunk effects vs its weighted chi-square null."""
+    """Gene-level tests: sum of squared shrunk effects (method) and of raw z-scores, each vs its weighted
+    chi-square null over the eigenvalues of the gene's LD."""
     from varflow.errors import VarflowError
-    from varflow.shrink.genetest import P_METHODS
+    from varflow.shrink.genetest import P_METHODS, REPORT_STATISTICS
     from varflow.shrink.steps import classify_inputs, gene_test_step
 
     if method not in P_METHODS:
         raise VarflowError(f"--method must be one of {', '.join(P_METHODS)}, got {method!r}")
+    if report_statistic not in REPORT_STATISTICS:
+        raise VarflowError(f"--report-statistic must be one of {', '.join(REPORT_STATISTICS)}, got {report_statistic!r}")
     kinds = classify_inputs(list(inputs) + list(ld or []))
     extra = sorted(set(kinds) - {"shrink_effects", "ld"})
     if extra or "shrink_effects" not in kinds or "ld" not in kinds:
         raise VarflowError("gene-test takes effects tables (.parquet) and LD files (.npz)"
                            + (f"; got also {', '.join(extra)}" if extra else "; one kind is missing"))
-    prov = provenance("shrink gene-test", {"inputs": inputs, "ld": ld, "genes": genes,
-                                           "cluster_model": cluster_model, "method": method})
-    typer.echo(json.dumps(gene_test_step(kinds["shrink_effects"], kinds["ld"], genes, cluster_model, out, method, prov)))
+    prov = provenance("shrink gene-test", {"inputs": inputs, "ld": ld, "genes": genes, "cluster_model": cluster_model,
+                                           "method": method, "report_statistic": report_statistic})
+    typer.echo(json.dumps(gene_test_step(kinds["shrink_effects"], kinds["ld"], genes, cluster_model, out, method,
+                                         report_statistic, prov)))
 
 
 @app.command("multi-trait")

@@ -43,17 +43,64 @@ def inputs(results: Path) -> str:
     return "".join(body) or note("No cohort manifest or run summary in this folder.")
 
 
+def _cohort_root(results: Path) -> Path:
+    """The cohort a results folder was made from: summary.json's params.cohort, else results/cohort."""
+    summary = results / "summary.json"
+    params = _json(summary).get("params", {}) if summary.exists() else {}
+    return Path(params.get("cohort", results / "cohort"))
+
+
+def _gene_truth(results: Path, tests: list[Path]) -> str:
+    """Per trait: truly associated genes (holding a causal SNP in the cohort truth) called at q < 0.05,
+    and genes called that hold no causal SNP; a note when the folder has no simulated truth."""
+    from varflow.errors import VarflowError
+    from varflow.io.cohort import Cohort
+    from varflow.shrink.steps import gene_truth_calls
+
+    root = _cohort_root(results)
+    if not (root / "cohort.yaml").exists():
+        return note("No simulated truth next to these results: true/false gene calls are not counted.")
+    cohort = Cohort.load(root)
+    if "gwas_truth" not in cohort.files or "gwas_genes" not in cohort.files:
+        return note("The cohort has no GWAS truth: true/false gene calls are not counted.")
+    rows = []
+    for path in tests:
+        head = pd.read_parquet(path, columns=["TRAIT", "report_statistic"]).iloc[0]
+        effects = sorted((results / "shrink" / "effects").glob(f"{head['TRAIT']}.*.parquet"))
+        try:
+            calls = gene_truth_calls(path, effects, cohort.path("gwas_truth"), cohort.path("gwas_genes"))
+        except VarflowError as exc:
+            return note(f"Gene calls not compared with the truth: {exc}")
+        rows.append({"trait": head["TRAIT"], "statistic": head["report_statistic"],
+                     "truly associated genes": calls["n_true"], "called": calls["n_true_called"],
+                     "with causal |z| >= 6": calls["n_strong"], "called (|z| >= 6)": calls["n_strong_called"],
+                     "genes called": calls["n_called"], "called without a causal SNP": calls["n_called_without_causal"],
+                     "FDP": calls["fdp"]})
+    return ("<h3>Gene calls against the simulated truth (q &lt; 0.05)</h3><p>A gene is truly associated when "
+            "one of its SNPs has a non-zero true effect on the trait.</p>" + table(pd.DataFrame(rows)))
+
+
 def shrink(results: Path) -> str:
+    from varflow.shrink.genetest import reported_columns
+
     root = results / "shrink"
     if not root.is_dir():
         return note("The shrink workflow did not run.")
     body = [images(_pngs(root / "plots"))]
     tests = sorted((root / "gene_tests").glob("*.parquet"))
     if tests:
-        df = pd.concat([pd.read_parquet(p) for p in tests], ignore_index=True).dropna(subset=["P"])
-        body.append(f"<h3>Top genes by gene-level test</h3><p>{len(df)} gene tests; "
-                    f"{int((df['Q'] < 0.05).sum())} with q &lt; 0.05.</p>")
-        body.append(table(df.nsmallest(TOP, "P")[["TRAIT", "gene", "CHR", "n_snps", "T", "P", "Q"]]))
+        parts = []
+        for path in tests:
+            df = pd.read_parquet(path)
+            t_col, p_col, q_col = reported_columns(str(df["report_statistic"].iloc[0]))
+            parts.append(df.assign(T=df[t_col], P=df[p_col], Q=df[q_col]))
+        df = pd.concat(parts, ignore_index=True).dropna(subset=["P"])
+        stat = ", ".join(sorted(set(df["report_statistic"])))
+        body.append(f"<h3>Top genes by gene-level test</h3><p>{len(df)} gene tests on the {stat} statistic "
+                    f"(raw: sum of marginal z^2, exact null; shrunk: sum of shrunk effects^2, the method's "
+                    f"eps null); {int((df['Q'] < 0.05).sum())} with q &lt; 0.05.</p>")
+        body.append(table(df.nsmallest(TOP, "P")[["TRAIT", "gene", "CHR", "n_snps", "report_statistic", "T", "P", "Q"]]))
+        body.append(_gene_truth(results, tests))
     types = root / "multitrait" / "cluster_types.parquet"
     if types.exists():
         body.append("<h3>Clusters of shrunk effects (joint)</h3>" + table(pd.read_parquet(types)))

@@ -23,7 +23,7 @@ def _prov(step: str, params: dict, seed: int) -> Provenance:
 
 def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdir: Path, *, seed: int = 0,
               quick: bool = False, model: Path | None = None, method: str = "nn",
-              avg_block: int = 1000, restarts: int | None = None) -> dict:
+              avg_block: int = 1000, restarts: int | None = None, report_statistic: str = "raw") -> dict:
     """Run every step; returns headline figures and seconds per stage. Every step runs on the CPU
     (the shipped or given ensemble predicts in numpy; training is ``varflow shrink train``)."""
     if not sumstats:
@@ -73,10 +73,15 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     for trait in sumstats:
         out = outdir / "gene_tests" / f"{trait}.gene_tests.parquet"
         res = steps.gene_test_step(effects[trait], list(ld.values()), genes, models[trait], out,
-                                   provenance=_prov("gene-test", {"trait": trait}, seed))
+                                   report_statistic=report_statistic,
+                                   provenance=_prov("gene-test", {"trait": trait, "report_statistic": report_statistic},
+                                                    seed))
         gene_tests[trait] = out
         figures[f"genes_q05_{trait}"] = res["n_q05"]
+        figures[f"genes_q05_shrunk_{trait}"] = res["n_q05_shrunk"]
+        figures[f"genes_q05_raw_{trait}"] = res["n_q05_raw"]
         figures["n_genes"] = res["n_genes"]
+    figures["gene_report_statistic"] = report_statistic
     seconds["gene_test"] = time.perf_counter() - t
 
     joint = None
@@ -108,6 +113,7 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     figures["plots"] = sorted(made)
     figures["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     figures["_effects"] = effects
+    figures["_gene_tests"] = gene_tests
     return figures
 
 
@@ -138,6 +144,10 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     figures = run_steps(cohort.group("sumstats"), cohort.group("ld"), cohort.path("gwas_genes"), Path(outdir),
                         seed=seed, quick=quick, model=model)
     effects = figures.pop("_effects")
+    gene_tests = figures.pop("_gene_tests")
     if "gwas_truth" in cohort.files:
         figures.update(truth_correlations(effects, cohort.path("gwas_truth")))
+        for trait, path in gene_tests.items():
+            calls = steps.gene_truth_calls(path, effects[trait], cohort.path("gwas_truth"), cohort.path("gwas_genes"))
+            figures.update({f"genes_{k}_{trait}": v for k, v in calls.items()})
     return figures

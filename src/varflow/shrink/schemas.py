@@ -47,11 +47,17 @@ GENE_TESTS = TableSchema(
     (
         Column("TRAIT", "str"), Column("gene", "str"), Column("CHR", "str"),
         Column("n_snps", "int"),
-        Column("T", "float", "sum of squared shrunk effects over the gene's SNPs (NaN: gene has no SNPs)", nullable=True),
-        Column("P", "float", "P(T_null >= T) (NaN: gene has no SNPs)", nullable=True),
-        Column("Q", "float", "Benjamini-Hochberg q-value over the tested genes", nullable=True),
+        Column("T", "float", "shrunk statistic: sum of squared shrunk effects over the gene's SNPs "
+               "(NaN: gene has no SNPs)", nullable=True),
+        Column("P", "float", "P(T_null >= T), null beta ~ N(0, eps R_g) (NaN: gene has no SNPs)", nullable=True),
+        Column("Q", "float", "Benjamini-Hochberg q-value of P over the tested genes", nullable=True),
+        Column("T_RAW", "float", "raw statistic: sum of squared marginal z = BETA/SE over the gene's SNPs",
+               nullable=True),
+        Column("P_RAW", "float", "P(T_RAW_null >= T_RAW), null z ~ N(0, R_g)", nullable=True),
+        Column("Q_RAW", "float", "Benjamini-Hochberg q-value of P_RAW over the tested genes", nullable=True),
+        Column("report_statistic", "str", "raw | shrunk: the statistic that feeds the report and plots"),
     ),
-    "Gene-level tests of one trait.",
+    "Gene-level tests of one trait: the method's shrunk statistic and the calibrated raw one.",
     optional=(Column("eps", "float"), Column("SNP_START", "int"), Column("SNP_END", "int")),
 )
 

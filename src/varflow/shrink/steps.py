@@ -218,20 +218,28 @@ def match_ld_files(table: "pd.DataFrame", ld: list[Path]) -> dict[str, Path]:  #
 
 
 def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_model: Path, out: Path,
-                   method: str = "auto", provenance: Provenance | None = None) -> dict:
+                   method: str = "auto", report_statistic: str = "raw",
+                   provenance: Provenance | None = None) -> dict:
     """Gene-level tests of one trait over the chromosomes of ``effects``; ``ld`` the chromosomes' full LD
-    NPZ files (or folders of them), matched to chromosomes by their SNP lists."""
+    NPZ files (or folders of them), matched to chromosomes by their SNP lists. Every gene gets both
+    statistics (shrunk T/P/Q, raw T_RAW/P_RAW/Q_RAW; see ``varflow.shrink.genetest``); the table's
+    ``report_statistic`` column names the one that feeds the report, the plots and the step's counts."""
     import pandas as pd
 
     from varflow.io.contigs import strip_chr
-    from varflow.shrink.genetest import bh_qvalues, gene_test, null_eps
+    from varflow.shrink.genetest import REPORT_STATISTICS, bh_qvalues, gene_test, null_eps, reported_columns
     from varflow.shrink.inputs import gene_rows, read_genes
 
+    if report_statistic not in REPORT_STATISTICS:
+        raise VarflowError(f"gene-test: report statistic must be one of {', '.join(REPORT_STATISTICS)}, "
+                           f"got {report_statistic!r}")
     model = read_model(cluster_model)
     if len(model["traits"]) != 1:
         raise VarflowError(f"{cluster_model}: gene-test needs a single-trait clustering, got traits {model['traits']}")
     variances = np.array(model["cov"], dtype=float)[:, 0, 0]
     eps = null_eps(np.array(model["weights"]), variances)
+    if not eps > 0:
+        raise VarflowError(f"{cluster_model}: null effect variance eps = {eps} is not > 0")
     table = read_effects(effects)
     traits = list(dict.fromkeys(table["TRAIT"]))
     if len(traits) != 1:
@@ -247,12 +255,13 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
                            f"{', '.join(missing)}")
     gene_df = gene_df[gene_df["CHR"].map(strip_chr).isin([strip_chr(c) for c in chroms])].reset_index(drop=True)
     rows_of = gene_rows(gene_df, table)
-    T = np.full(len(gene_df), np.nan)
-    P = np.full(len(gene_df), np.nan)
+    stats = np.full((len(gene_df), 4), np.nan)  # T, P, T_RAW, P_RAW
     n = np.array([len(r) for r in rows_of], dtype=np.int64)
+    shrunk = table["BETA_SHRUNK"].to_numpy(np.float64)
+    z = table["BETA"].to_numpy(np.float64) / table["SE"].to_numpy(np.float64)
+    li = table["ld_index"].to_numpy()
     for chrom in chroms:
         panel = read_ld(ld_by_chrom[strip_chr(chrom)])
-        li = table["ld_index"].to_numpy()
         on = (table["CHR"] == chrom).to_numpy()
         if li[on].max(initial=-1) >= panel.n or np.any(panel.snp[li[on]] != table["SNP"].to_numpy()[on]):
             raise VarflowError(f"{ld_by_chrom[strip_chr(chrom)]}: LD SNP list does not match the effects' "
@@ -262,15 +271,57 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
             if rows.size == 0:
                 continue
             r_g = panel.r[np.ix_(li[rows], li[rows])]  # from the full LD: genes may span blocks
-            T[g], P[g] = gene_test(table["BETA_SHRUNK"].to_numpy()[rows], r_g, eps, method)
-    result = pd.DataFrame({"TRAIT": traits[0], "gene": gene_df["gene"], "CHR": gene_df["CHR"], "n_snps": n, "T": T, "P": P,
-                           "Q": bh_qvalues(P), "eps": eps})
+            res = gene_test(shrunk[rows], z[rows], r_g, eps, method)
+            stats[g] = (res.T, res.P, res.T_raw, res.P_raw)
+    result = pd.DataFrame({"TRAIT": traits[0], "gene": gene_df["gene"], "CHR": gene_df["CHR"], "n_snps": n,
+                           "T": stats[:, 0], "P": stats[:, 1], "Q": bh_qvalues(stats[:, 1]),
+                           "T_RAW": stats[:, 2], "P_RAW": stats[:, 3], "Q_RAW": bh_qvalues(stats[:, 3]),
+                           "eps": eps, "report_statistic": report_statistic})
     write_table(result, out, schemas.GENE_TESTS, provenance)
     empty = result.loc[n == 0, "gene"].tolist()
     if empty:
         log.warning("gene-test: %d gene(s) have no SNPs and get no p-value: %s", len(empty), ", ".join(empty[:10]))
+    _, _, q_col = reported_columns(report_statistic)
     return {"n_genes": int(len(result)), "n_tested": int((n > 0).sum()), "genes_without_snps": empty,
-            "eps": eps, "n_q05": int((result["Q"] < 0.05).sum())}
+            "eps": eps, "report_statistic": report_statistic, "n_q05": int((result[q_col] < 0.05).sum()),
+            "n_q05_shrunk": int((result["Q"] < 0.05).sum()), "n_q05_raw": int((result["Q_RAW"] < 0.05).sum())}
+
+
+def gene_truth_calls(gene_tests: Path, effects: list[Path], truth: Path, genes: Path, q: float = 0.05,
+                     strong_z: float = 6.0) -> dict:
+    """How a trait's gene calls (q < ``q`` of the reported statistic) meet the simulator's truth.
+
+    A gene is truly associated when one of its tested SNPs (the rows ``gene_rows`` gives the gene test)
+    has a non-zero true effect beta_<trait> in ``truth`` (schema gwas_truth); "strong" when its strongest
+    causal SNP has |BETA / SE| >= ``strong_z``. Returns counts: n_true, n_true_called, n_strong,
+    n_strong_called, n_called, n_called_without_causal, and fdp (called without causal / called).
+    """
+    from varflow.shrink.genetest import reported_columns
+    from varflow.shrink.inputs import gene_rows, read_genes
+
+    tests = read_table(gene_tests, schemas.GENE_TESTS)
+    trait = str(tests["TRAIT"].iloc[0])
+    _, _, q_col = reported_columns(str(tests["report_statistic"].iloc[0]))
+    table = read_effects(effects)
+    table = table[table["TRAIT"] == trait].reset_index(drop=True)
+    tru = read_table(truth, "gwas_truth").set_index("SNP")
+    if f"beta_{trait}" not in tru.columns:
+        raise VarflowError(f"{truth}: no true effects of {trait} (column beta_{trait})")
+    causal = tru[f"beta_{trait}"].reindex(table["SNP"]).fillna(0.0).to_numpy() != 0
+    absz = np.abs(table["BETA"].to_numpy() / table["SE"].to_numpy())
+    gene_df = read_genes(genes)
+    gene_df = gene_df[gene_df["gene"].isin(set(tests["gene"]))].reset_index(drop=True)
+    by_name = dict(zip(gene_df["gene"], gene_rows(gene_df, table)))
+    rows_of = [by_name.get(g, np.empty(0, dtype=np.int64)) for g in tests["gene"]]
+    is_true = np.array([bool(causal[r].any()) for r in rows_of])
+    strong = np.array([bool(causal[r].any()) and float(absz[r][causal[r]].max()) >= strong_z for r in rows_of])
+    called = (tests[q_col] < q).to_numpy()
+    n_called = int(called.sum())
+    false = int((called & ~is_true).sum())
+    return {"n_true": int(is_true.sum()), "n_true_called": int((called & is_true).sum()),
+            "n_strong": int(strong.sum()), "n_strong_called": int((called & strong).sum()),
+            "n_called": n_called, "n_called_without_causal": false,
+            "fdp": round(false / n_called, 4) if n_called else 0.0}
 
 
 def multitrait_step(clusters: Path, cluster_model: Path, genes: Path, out_genes: Path, out_types: Path,
@@ -328,6 +379,18 @@ def classify_inputs(paths: list[Path]) -> dict[str, list[Path]]:
     return kinds
 
 
+def reported_tests(table: "pd.DataFrame") -> dict[str, "pd.DataFrame"]:  # noqa: F821
+    """Gene tests per trait with T/P/Q holding the statistic that each table's ``report_statistic`` names."""
+    from varflow.shrink.genetest import reported_columns
+
+    out = {}
+    for trait in dict.fromkeys(table["TRAIT"]):
+        sub = table[table["TRAIT"] == trait]
+        t_col, p_col, q_col = reported_columns(str(sub["report_statistic"].iloc[0]))
+        out[trait] = sub.assign(T=sub[t_col], P=sub[p_col], Q=sub[q_col])
+    return out
+
+
 def plots_step(outdir: Path, effects: list[Path] | None = None, clusters: Path | None = None,
                cluster_model: Path | None = None, gene_tests: list[Path] | None = None,
                multitrait: Path | None = None) -> dict:
@@ -347,8 +410,7 @@ def plots_step(outdir: Path, effects: list[Path] | None = None, clusters: Path |
         made[name] = str(plots.cluster_scatter(read_table(clusters, schemas.CLUSTERS), model, outdir / f"{name}.png"))
     if gene_tests:
         table = pd.concat([read_table(p, schemas.GENE_TESTS) for p in expand_paths(gene_tests, ".parquet")])
-        tests = {t: table[table["TRAIT"] == t] for t in dict.fromkeys(table["TRAIT"])}
-        made["gene_qq"] = str(plots.qq_plot(tests, outdir / "gene_qq.png"))
+        made["gene_qq"] = str(plots.qq_plot(reported_tests(table), outdir / "gene_qq.png"))
     if multitrait is not None:
         made["gene_cluster_fractions"] = str(plots.gene_cluster_fractions(
             read_table(multitrait, schemas.MULTITRAIT_GENES), outdir / "gene_cluster_fractions.png"))
