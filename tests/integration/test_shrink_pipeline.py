@@ -99,7 +99,7 @@ def test_cli_steps_and_single_trait_plots(tiny_cohort, tmp_path):
              "--out-ld", tmp_path / "b.npz", "--avg-block", 300)
     assert r.exit_code == 0, r.output
     blocks = read_table(tmp_path / "b.parquet", schemas.LD_BLOCKS)
-    assert len(blocks) == json.loads(r.output)["n_blocks"] == len(read_npz(ld)["snp"]) // 300 + 1
+    assert len(blocks) == json.loads(r.output)["n_blocks"] == len(read_npz(ld)["snp"]) // 300 + 2  # floor(J/avg)+1 cuts
     r = _cli("shrink", "effects", "--sumstats", tiny_cohort.path("sumstats", "trait1"), "--block-ld",
              tmp_path / "b.npz", "--out", tmp_path / "e.parquet")
     assert r.exit_code == 0, r.output

@@ -38,7 +38,7 @@ def test_profiles_match_brute_force():
 
 def test_blocks_recover_planted_boundaries():
     sizes = [300, 500, 400, 350]
-    starts, ends = find_blocks(_block_ld(sizes), avg_block=400)
+    starts, ends = find_blocks(_block_ld(sizes), avg_block=600)  # floor(1550 / 600) + 1 = 3 breakpoints
     assert list(starts) == [0, 300, 800, 1200] and list(ends) == [300, 800, 1200, 1550]
 
 
@@ -46,7 +46,7 @@ def test_block_count_rule_and_tiling():
     r = _block_ld([90] * 10, rho=0.7)
     for avg in (100, 250, 1000, 5000):
         starts, ends = find_blocks(r, avg_block=avg)
-        assert len(starts) == 900 // avg + 1  # floor(J/avg) + 1 breakpoints counting the end
+        assert len(starts) == 900 // avg + 2  # floor(J/avg) + 1 breakpoints between blocks
         assert starts[0] == 0 and ends[-1] == 900 and np.all(starts[1:] == ends[:-1])
 
 

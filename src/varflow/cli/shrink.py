@@ -32,14 +32,23 @@ def ld_blocks(
     out_blocks: Path = typer.Option(..., "--out-blocks", help="Block table (Parquet)."),
     out_ld: Path = typer.Option(..., "--out-ld", help="Per-block LD (NPZ, float32)."),
     snps: Optional[Path] = typer.Option(None, "--snps", help="SNP list (.bim or table with SNP[,POS,A1,A2]) for NPY/text LD."),
-    avg_block: int = typer.Option(1000, "--avg-block", min=2, help="Mean block size in SNPs (floor(J/avg) cuts)."),
+    avg_block: int = typer.Option(1000, "--avg-block", min=2, help="Mean block size in SNPs (floor(J/avg)+1 breakpoints)."),
     half_width: int = typer.Option(200, "--half-width", min=0, help="Hann window half-width in SNPs."),
+    block_rule: str = typer.Option("slots", "--block-rule", help="slots: breakpoint k at the deepest LD minimum near "
+                                   "k*J/(breakpoints+1) (even blocks) | deepest: the lowest minima anywhere (less LD "
+                                   "between blocks, uneven sizes)."),
 ) -> None:
     """Split a chromosome's LD into approximately independent blocks."""
+    from varflow.errors import VarflowError
+    from varflow.shrink.ldblocks import BLOCK_RULES
     from varflow.shrink.steps import ld_blocks_step
 
-    prov = provenance("shrink ld-blocks", {"ld": ld, "chrom": chrom, "avg_block": avg_block, "half_width": half_width})
-    typer.echo(json.dumps(ld_blocks_step(ld, chrom, out_blocks, out_ld, snps, avg_block, half_width, prov)))
+    if block_rule not in BLOCK_RULES:
+        raise VarflowError(f"--block-rule must be one of {', '.join(BLOCK_RULES)}, got {block_rule!r}")
+    prov = provenance("shrink ld-blocks", {"ld": ld, "chrom": chrom, "avg_block": avg_block, "half_width": half_width,
+                                           "block_rule": block_rule})
+    typer.echo(json.dumps(ld_blocks_step(ld, chrom, out_blocks, out_ld, snps, avg_block, half_width, prov,
+                                         block_rule)))
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """Split one chromosome's LD matrix into approximately independent blocks.
 
-Candidate cut points are minima of the LD mass on the anti-diagonals (i + j = const) smoothed with a
-Hann window; each chosen cut is then refined to minimise the LD crossing it. LD "mass" is r^2 so
-that positive and negative correlations do not cancel.
+floor(J / avg) + 1 breakpoints (the method's count) sit at minima of the LD mass on the anti-diagonals
+(i + j = const) smoothed with a Hann window (its width halved while too few minima exist); a local
+search then moves each to the position of least LD crossing it. LD "mass" is r^2 so that positive and
+negative correlations do not cancel.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 ROW_CHUNK = 512
+WINDOW = 1 / 3  # breakpoint k searches k * s +- WINDOW * s, s = J / (breakpoints + 1)
 
 
 def ld_profiles(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,48 +70,90 @@ def _pick_spaced(candidates: np.ndarray, values: np.ndarray, n_pick: int, min_ga
     return chosen
 
 
-def find_blocks(r: np.ndarray, avg_block: int = 1000, half_width: int = 200) -> tuple[np.ndarray, np.ndarray]:
+BLOCK_RULES = ("slots", "deepest")
+
+
+def find_blocks(r: np.ndarray, avg_block: int = 1000, half_width: int = 200, rule: str = "slots"
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Block boundaries of a chromosome's LD.
 
-    ``r`` (J, J); ``avg_block`` target mean block size in SNPs. floor(J / avg_block) + 1 breakpoints
-    counting the chromosome end, i.e. floor(J / avg_block) interior cuts. Returns ``starts``, ``ends``
-    (B,) int64 SNP index ranges [start, end) covering 0..J in order.
+    ``r`` (J, J); ``avg_block`` target mean block size in SNPs: floor(J / avg_block) + 1 breakpoints
+    (interior cuts, so floor(J / avg_block) + 2 blocks), placed on minima of the Hann-smoothed
+    anti-diagonal LD profile and refined by a local search that minimises the LD crossing each cut.
+    ``rule``: "slots" (default) gives breakpoint k the deepest smoothed minimum within +- WINDOW * s of
+    k * s (s = J / (breakpoints + 1)), so blocks stay within about s / 3 .. 5 s / 3 (+- s / 4 of local
+    search); "deepest" takes the lowest minima anywhere at least s / 4 apart: less LD between blocks,
+    much less even sizes (docs: LD blocks). Returns ``starts``, ``ends`` (B,) int64 SNP
+    index ranges [start, end) covering 0..J in order.
     """
+    if rule not in BLOCK_RULES:
+        raise ValueError(f"rule must be one of {', '.join(BLOCK_RULES)}, got {rule!r}")
     n = r.shape[0]
-    n_cuts = n // avg_block
-    if n_cuts == 0 or n < 4:
+    n_cuts = min(n // avg_block + 1, n // 2 - 1)  # blocks of >= 2 SNPs
+    if n_cuts < 1:
         return np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
     antidiag, crossing = ld_profiles(r)
     # The anti-diagonal i + j = 2m - 1 passes between SNPs m-1 and m: the profile of a cut before m.
-    profile = antidiag[1::2]  # cut positions m = 1..J-1
-    min_gap = max(1, n // (4 * (n_cuts + 1)))
+    profile = np.concatenate([[np.inf], antidiag[1::2]])  # profile[m], cut positions m = 1..J-1
+    slot = n / (n_cuts + 1)
+    if rule == "slots":
+        cuts = _slot_cuts(profile, n, n_cuts, slot, WINDOW, half_width)
+    else:
+        cuts = _deepest_cuts(profile, n, n_cuts, slot, half_width)
+    edges = np.array([0, *_local_search(cuts, crossing, n, slot), n], dtype=np.int64)
+    return edges[:-1], edges[1:]
+
+
+def _slot_cuts(profile: np.ndarray, n: int, n_cuts: int, slot: float, window: float, half_width: int) -> list[int]:
+    """Breakpoint k at the deepest smoothed local minimum of its window round k * slot; the Hann width is
+    halved while a window holds no local minimum, and a window still without one takes its lowest point."""
+    lo = [max(1, int(np.ceil((k - window) * slot))) for k in range(1, n_cuts + 1)]
+    hi = [min(n - 1, int(np.floor((k + window) * slot))) for k in range(1, n_cuts + 1)]
     hw = half_width
-    cuts: list[int] = []
     while True:
-        smooth = _hann_smooth(profile, hw)
-        minima = _local_minima(smooth)
-        cuts = [c + 1 for c in _pick_spaced(minima, smooth, n_cuts, min_gap, n - 1)]
+        smooth = np.concatenate([[np.inf], _hann_smooth(profile[1:], hw)])
+        is_min = np.zeros(n, dtype=bool)
+        is_min[_local_minima(smooth[1:]) + 1] = True
+        if all(is_min[a:b + 1].any() for a, b in zip(lo, hi)) or hw < 1:
+            break
+        hw //= 2
+    cuts = []
+    for a, b in zip(lo, hi):
+        m = np.arange(a, b + 1)
+        pick = m[is_min[m]] if is_min[m].any() else m
+        cuts.append(int(pick[np.argmin(smooth[pick])]))
+    return cuts
+
+
+def _deepest_cuts(profile: np.ndarray, n: int, n_cuts: int, slot: float, half_width: int) -> list[int]:
+    """The lowest smoothed local minima at least slot / 4 apart (Hann width halved until there are enough),
+    evenly spaced cuts filling in when the LD has too few minima."""
+    min_gap = max(1, int(slot // 4))
+    hw = half_width
+    while True:
+        smooth = _hann_smooth(profile[1:], hw)
+        cuts = [c + 1 for c in _pick_spaced(_local_minima(smooth), smooth, n_cuts, min_gap, n - 1)]
         if len(cuts) == n_cuts or hw < 1:
             break
         hw //= 2
-    if len(cuts) < n_cuts:
-        # Too few usable minima (e.g. LD with no structure): fill with evenly spaced cuts.
-        even = np.linspace(0, n, n_cuts + 2)[1:-1].round().astype(int)
-        for c in even:
-            if len(cuts) == n_cuts:
-                break
-            if all(abs(c - d) >= min_gap for d in cuts):
-                cuts.append(int(c))
-    cuts = sorted(cuts)
-    refined = []
-    bounds = [0, *cuts, n]
+    for c in np.linspace(0, n, n_cuts + 2)[1:-1].round().astype(int):
+        if len(cuts) < n_cuts and all(abs(c - d) >= min_gap for d in cuts):
+            cuts.append(int(c))
+    return sorted(cuts)
+
+
+def _local_search(cuts: list[int], crossing: np.ndarray, n: int, slot: float) -> list[int]:
+    """Move each cut, left to right, to the position of least crossing LD within slot / 4 of it,
+    keeping every block at least slot / 4 SNPs long."""
+    reach = max(1, int(slot // 4))
+    bounds = [0, *sorted(cuts), n]
     for k in range(1, len(bounds) - 1):
-        left = bounds[k] - (bounds[k] - bounds[k - 1]) // 4
-        right = bounds[k] + (bounds[k + 1] - bounds[k]) // 4
-        window = np.arange(max(left, 1), min(right, n - 1) + 1)
-        refined.append(int(window[np.argmin(crossing[window])]))
-    edges = np.array([0, *sorted(set(refined)), n], dtype=np.int64)
-    return edges[:-1], edges[1:]
+        a = max(bounds[k] - reach, bounds[k - 1] + reach, 1)
+        b = min(bounds[k] + reach, bounds[k + 1] - reach, n - 1)
+        if a <= b:
+            window = np.arange(a, b + 1)
+            bounds[k] = int(window[np.argmin(crossing[window])])
+    return sorted(set(bounds[1:-1]))
 
 
 def split_blocks(r: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:

@@ -21,14 +21,15 @@ log = logging.getLogger("varflow")
 
 
 def ld_blocks_step(ld: Path, chrom: str, out_blocks: Path, out_ld: Path, snps: Path | None = None,
-                   avg_block: int = 1000, half_width: int = 200, provenance: Provenance | None = None) -> dict:
+                   avg_block: int = 1000, half_width: int = 200, provenance: Provenance | None = None,
+                   rule: str = "slots") -> dict:
     """Split chromosome ``chrom``'s LD into blocks: block table (Parquet) + per-block LD (NPZ float32)."""
     panel = read_ld(ld, snps)
     if panel.pos is None:
         raise VarflowError(f"{ld}: the LD SNP list has no positions (POS); they are needed for the block table")
     if np.any(np.diff(panel.pos) < 0):
         raise VarflowError(f"{ld}: SNP positions are not sorted; LD order must follow the chromosome")
-    starts, ends = find_blocks(panel.r, avg_block=avg_block, half_width=half_width)
+    starts, ends = find_blocks(panel.r, avg_block=avg_block, half_width=half_width, rule=rule)
     data = BlockLD(chrom, panel.snp, panel.pos, panel.a1, panel.a2, starts, ends, split_blocks(panel.r, starts, ends))
     write_table(data.table(), out_blocks, schemas.LD_BLOCKS, provenance)
     write_block_ld(out_ld, data, provenance)
