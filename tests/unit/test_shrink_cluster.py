@@ -40,6 +40,27 @@ def test_planted_patterns_get_their_types(planted_fit):
     assert np.all(np.diff(np.trace(fit.cov, axis1=1, axis2=2)) <= 0)  # ordered by trace descending
 
 
+def _rotated_cov(ratio, angle_deg, scale=1.0):
+    """2x2 covariance with eigenvalue ratio ``ratio`` and main axis ``angle_deg`` from trait 1's axis."""
+    a = np.radians(angle_deg)
+    v = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return scale * v @ np.diag([ratio, 1.0]) @ v.T
+
+
+def test_cluster_types_are_specific_or_shared_only():
+    """The method's two types: elongated (ratio > 2) within 15 degrees of a trait axis is specific to
+    that trait; everything else, the former "other" band (15-30 degrees, or ratio 1.5-2) included, is shared."""
+    cases = [((10.0, 5.0), "specific_t1"), ((10.0, 80.0), "specific_t2"), ((3.0, 14.0), "specific_t1"),
+             ((10.0, 20.0), "shared"), ((10.0, 28.0), "shared"), ((1.8, 3.0), "shared"),
+             ((1.2, 60.0), "shared"), ((10.0, 45.0), "shared"), ((10.0, 100.0), "specific_t2")]
+    cov = np.stack([_rotated_cov(ratio, angle) for (ratio, angle), _ in cases])
+    types = cluster_types(cov, np.full(len(cases), 1 / len(cases)), ["t1", "t2"])
+    assert types["type"].tolist() == [kind for _, kind in cases]
+    np.testing.assert_allclose(types["eig_ratio"], [ratio for (ratio, _), _ in cases], rtol=1e-9)
+    expect_angle = [min(a % 180, 180 - a % 180, abs(90 - a % 180)) for (_, a), _ in cases]
+    np.testing.assert_allclose(types["angle_deg"], expect_angle, atol=1e-6)
+
+
 def test_seeded_runs_are_reproducible(planted_fit):
     X, _, fit = planted_fit
     again = fit_mixture(X, n_restarts=25, seed=3)

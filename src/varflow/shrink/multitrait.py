@@ -17,14 +17,15 @@ def type_thresholds(n_traits: int) -> tuple[float, float]:
     return (2.0, 15.0) if n_traits == 2 else (5.0, 15.0)  # 3+ traits: pi/12 and ratio 5
 
 
-def cluster_types(cov: np.ndarray, weights: np.ndarray, traits: list[str], shared_ratio: float = 1.5
-                  ) -> pd.DataFrame:
+def cluster_types(cov: np.ndarray, weights: np.ndarray, traits: list[str]) -> pd.DataFrame:
     """Association type of each component: ``cov`` (K, D, D), ``weights`` (K,).
 
     Main axis = top eigenvector of Sigma_k; ratio = lambda_1 / lambda_2; angle = angle between the
     main axis and the nearest trait axis. specific_<trait>: ratio above the threshold and angle within
-    it. shared: ratio < ``shared_ratio`` (effects of similar size on all traits) or a dominant axis at
-    >= 2x the angle threshold from every trait axis (correlated effects). Anything else: other.
+    it (effects on one trait only); shared otherwise, as in the method, which has only these two types.
+    Borderline components (an elongated axis 15-30 degrees from a trait axis, or a ratio between 1.5
+    and the threshold) are shared: some of their SNPs' effect falls on a second trait, which is what
+    "shared" means; their ratio and angle stay in the table for whoever wants a finer cut.
     """
     D = cov.shape[1]
     if D < 2:
@@ -38,12 +39,7 @@ def cluster_types(cov: np.ndarray, weights: np.ndarray, traits: list[str], share
         ratio = float(vals[0] / vals[1])
         nearest = int(np.argmax(np.abs(main)))
         angle = float(np.degrees(np.arccos(np.clip(np.abs(main[nearest]), 0.0, 1.0))))
-        if ratio > ratio_thr and angle <= angle_thr:
-            kind = f"specific_{traits[nearest]}"
-        elif ratio < shared_ratio or (ratio > ratio_thr and angle >= 2 * angle_thr):
-            kind = "shared"
-        else:
-            kind = "other"
+        kind = f"specific_{traits[nearest]}" if ratio > ratio_thr and angle <= angle_thr else "shared"
         rows.append({"cluster": k, "weight": float(weights[k]), "type": kind, "eig_ratio": ratio, "angle_deg": angle})
     return pd.DataFrame(rows)
 

@@ -73,7 +73,7 @@ CLUSTER_TYPES = TableSchema(
     "shrink_cluster_types",
     (
         Column("cluster", "int"), Column("weight", "float", "mixture weight"),
-        Column("type", "str", "shared | specific_<trait> | other | null"),
+        Column("type", "str", "specific_<trait> | shared"),
         Column("eig_ratio", "float", "largest / second-largest eigenvalue of Sigma_k"),
         Column("angle_deg", "float", "angle of the main axis to the nearest trait axis, degrees"),
     ),
