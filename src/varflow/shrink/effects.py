@@ -9,6 +9,7 @@ from varflow.shrink.features import compute_features
 from varflow.shrink.inputs import LDPanel, Matched, match_to_ld
 from varflow.shrink.ldblocks import BlockLD
 from varflow.shrink.model import Ensemble
+from varflow.shrink.posterior import posterior_means
 
 METHODS = ("nn", "enet")
 
@@ -30,17 +31,20 @@ def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn"
     """Match ``sumstats`` to the chromosome's LD SNPs and shrink their effects.
 
     Returns the effects table (schema shrink_effects, SNPs in LD order) and the matching counts.
-    ``nn``: features of all SNPs of all blocks, one batched ensemble prediction; ``enet``: per block.
+    ``nn``: features of all SNPs of all blocks, one batched ensemble prediction of their prior
+    variances, then each block's posterior mean (z units) times each SNP's SE; ``enet``: per block.
     """
     panel = LDPanel(np.empty((0, 0), np.float32), block_ld.snp, block_ld.pos, block_ld.a1, block_ld.a2,
                     where + " vs LD")
     matched = match_to_ld(sumstats, panel, block_ld.chrom, where=where)
     blocks, block_of = matched_blocks(block_ld, matched)
+    prior_var = None
     if method == "nn":
         if ensemble is None:
             ensemble = Ensemble.load(None)
-        X = compute_features(matched.beta, matched.se, blocks, ensemble.top_r)
-        shrunk = ensemble.predict(X, float(np.median(matched.se)))
+        z = matched.beta / matched.se
+        prior_var = ensemble.prior_variance(compute_features(z, blocks, ensemble.top_r))
+        shrunk = posterior_means(z, blocks, prior_var) * matched.se
     elif method == "enet":
         from varflow.shrink.enet import enet_effects  # scikit-learn loads only for the baseline
 
@@ -50,10 +54,11 @@ def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn"
     li = matched.ld_index
     a1 = block_ld.a1[li] if block_ld.a1 is not None else sumstats.set_index("SNP").reindex(block_ld.snp[li])["A1"]
     a2 = block_ld.a2[li] if block_ld.a2 is not None else sumstats.set_index("SNP").reindex(block_ld.snp[li])["A2"]
+    columns = {} if prior_var is None else {"PRIOR_VAR": prior_var}
     table = pd.DataFrame({
         "TRAIT": trait, "CHR": block_ld.chrom, "SNP": block_ld.snp[li].astype(str), "POS": block_ld.pos[li].astype(np.int64),
         "A1": np.asarray(a1, dtype=str), "A2": np.asarray(a2, dtype=str),
         "BETA": matched.beta, "SE": matched.se, "BETA_SHRUNK": shrunk.astype(np.float64),
-        "block": block_of, "ld_index": li.astype(np.int64),
+        "block": block_of, "ld_index": li.astype(np.int64), **columns,
     })
     return table, matched.counts

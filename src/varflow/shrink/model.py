@@ -1,15 +1,16 @@
 """The shrinkage ensemble as small data files and its inference, in numpy (no torch import).
 
-Net (F = 2 r + 3 inputs): Linear(F, 64) + BatchNorm + ReLU + Dropout(0.2), Linear(64, 8) + BatchNorm +
-ReLU + Dropout(0.1), Linear(8, 1); trained in torch (``varflow.shrink.train``). The network sees
-beta-like features (beta_hat, SE, neighbour beta_hat) divided by the dataset's median SE, so that its
-inputs look like z-scores whatever the GWAS sample size, then standardised by the training means/SDs;
-its output times that scale is the effect. Weights are stored without pickle: ``weights.npz`` (float32
-arrays ``m<i>/<torch state-dict key>``) + ``ensemble.json``.
+Net (F = 2 r + 6 inputs): Linear(F, 64) + BatchNorm + ReLU + Dropout(0.2), Linear(64, 8) + BatchNorm +
+ReLU + Dropout(0.1), Linear(8, 1); trained in torch (``varflow.shrink.train``). The network reads
+scale-free features (``varflow.shrink.features``), standardised by the training means/SDs; exp of its
+output is the SNP's prior variance of its joint effect in the block's effect units,
+E[(zeta_j / u_b)^2 | features]. The shrunk effects are the block's posterior mean under that prior
+(``varflow.shrink.posterior``). Weights are stored without pickle: ``weights.npz`` (float32 arrays
+``m<i>/<torch state-dict key>``) + ``ensemble.json``.
 
 Inference runs in numpy: in eval mode each BatchNorm is an affine map folded into the Linear before it,
 so an ensemble is three stacked matrix products. Predicting 10 nets for a chromosome takes milliseconds,
-and the effects step no longer pays torch's import (~2 s) and memory (~0.3 GB).
+and the effects step does not pay torch's import (~2 s) and memory (~0.3 GB).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from varflow.errors import VarflowError
 from varflow.io.arrays import read_npz, write_npz
 from varflow.io.provenance import Provenance
-from varflow.shrink.features import n_features
+from varflow.shrink.features import effect_unit, n_features
 
 WEIGHTS_FILE = "weights.npz"
 CONFIG_FILE = "ensemble.json"
@@ -33,19 +34,6 @@ BN_EPS = 1e-5  # torch.nn.BatchNorm1d's default
 # state-dict prefixes of the Linear and BatchNorm layers in ShrinkNet's nn.Sequential
 LINEAR_LAYERS = ("layers.0", "layers.4", "layers.8")
 BATCHNORM_LAYERS = ("layers.1", "layers.5")
-
-
-def beta_columns(top_r: int) -> np.ndarray:
-    """Feature columns holding beta-like values (beta_hat, SE, neighbour beta_hat) that scale with SE."""
-    return np.r_[0, 1, 3:3 + top_r]
-
-
-def scale_features(X: np.ndarray, scale: np.ndarray | float, top_r: int) -> np.ndarray:
-    """Divide the beta-like columns of ``X`` (n, F) by ``scale`` (scalar or (n,)); returns a float32 copy."""
-    out = np.array(X, dtype=np.float32, copy=True)
-    sc = np.asarray(scale, dtype=np.float32)
-    out[:, beta_columns(top_r)] /= sc[:, None] if sc.ndim else sc
-    return out
 
 
 def fold_batchnorm(state: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -94,17 +82,19 @@ class Ensemble:
                 np.maximum(h, 0.0, out=h)
         return h[..., 0]
 
-    def predict(self, X: np.ndarray, scale: float, batch: int = 16384) -> np.ndarray:
-        """Ensemble-mean effect (n,) float64 for raw features ``X`` (n, F) of one dataset whose median SE
-        is ``scale``; all SNPs of all blocks at once, in row batches that bound the (M, batch, 64) hidden layer."""
+    def prior_variance(self, X: np.ndarray, batch: int = 16384) -> np.ndarray:
+        """Each SNP's prior variance of its joint effect in z units^2, E[zeta^2 | features] (n,) float64,
+        from its features ``X`` (n, F): the nets' mean of exp(output) (their log link), times u_b^2.
+        All SNPs of all blocks at once, in row batches that bound the (M, batch, 64) hidden layer."""
         if X.shape[1] != n_features(self.top_r):
             raise VarflowError(f"model expects {n_features(self.top_r)} features (top_r={self.top_r}), "
                                f"got {X.shape[1]}")
-        Z = ((scale_features(X, scale, self.top_r) - self.mean) / self.std).astype(np.float32)
+        Z = ((np.asarray(X, np.float32) - self.mean) / self.std).astype(np.float32)
         total = np.zeros(len(X), dtype=np.float64)
         for i in range(0, len(Z), batch):
-            total[i:i + batch] = self.forward(Z[i:i + batch]).mean(axis=0, dtype=np.float64)
-        return total * scale
+            out = self.forward(Z[i:i + batch]).astype(np.float64)
+            total[i:i + batch] = np.exp(np.clip(out, -30.0, 30.0)).mean(axis=0)
+        return total * np.square(effect_unit(X))
 
     def save(self, folder: Path | str, provenance: Provenance | None = None) -> Path:
         folder = Path(folder)
@@ -114,7 +104,7 @@ class Ensemble:
                 arrays[f"m{i}/{name}"] = np.asarray(value)
         write_npz(folder / WEIGHTS_FILE, arrays, provenance)
         config = {"n_models": self.n_models, "top_r": self.top_r, "n_features": n_features(self.top_r),
-                  "scale": "median_se", "info": self.info}
+                  "output": "log_prior_variance", "info": self.info}
         (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         return folder
 
@@ -126,6 +116,9 @@ class Ensemble:
         if not cfg_path.exists():
             raise VarflowError(f"{folder}: not a shrink model folder (no {CONFIG_FILE})")
         config = json.loads(cfg_path.read_text())
+        if config.get("output") != "log_prior_variance":
+            raise VarflowError(f"{folder}: a shrink model of an older varflow (it predicted effects, not prior variances); "
+                               "retrain it with `varflow shrink train`")
         arrays = read_npz(folder / WEIGHTS_FILE)
         n_in = int(config["n_features"])
         expected = {f"{LINEAR_LAYERS[0]}.weight": (HIDDEN[0], n_in), f"{LINEAR_LAYERS[1]}.weight": (HIDDEN[1], HIDDEN[0]),

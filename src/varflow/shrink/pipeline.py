@@ -15,6 +15,7 @@ from varflow.io.cohort import Cohort
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table
 from varflow.shrink import steps
+from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
 
 
 def _prov(step: str, params: dict, seed: int) -> Provenance:
@@ -23,7 +24,7 @@ def _prov(step: str, params: dict, seed: int) -> Provenance:
 
 def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdir: Path, *, seed: int = 0,
               quick: bool = False, model: Path | None = None, method: str = "nn",
-              avg_block: int = 1000, restarts: int | None = None, report_statistic: str = "raw") -> dict:
+              avg_block: int = 1000, restarts: int | None = None, report_statistic: str = DEFAULT_REPORT_STATISTIC) -> dict:
     """Run every step; returns headline figures and seconds per stage. Every step runs on the CPU
     (the shipped or given ensemble predicts in numpy; training is ``varflow shrink train``)."""
     if not sumstats:
@@ -80,6 +81,7 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         figures[f"genes_q05_{trait}"] = res["n_q05"]
         figures[f"genes_q05_shrunk_{trait}"] = res["n_q05_shrunk"]
         figures[f"genes_q05_raw_{trait}"] = res["n_q05_raw"]
+        figures[f"genes_q05_conditional_{trait}"] = res["n_q05_conditional"]
         figures["n_genes"] = res["n_genes"]
     figures["gene_report_statistic"] = report_statistic
     seconds["gene_test"] = time.perf_counter() - t

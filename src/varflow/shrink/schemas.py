@@ -24,11 +24,13 @@ EFFECTS = TableSchema(
         Column("TRAIT", "str", "trait name"), Column("CHR", "str"), Column("SNP", "str"), Column("POS", "int", "1-based bp"),
         Column("A1", "str", "effect allele (the LD panel's a1)"), Column("A2", "str"),
         Column("BETA", "float", "GWAS beta_hat aligned to A1"), Column("SE", "float"),
-        Column("BETA_SHRUNK", "float", "shrunk effect (ensemble mean or elastic net)"),
+        Column("BETA_SHRUNK", "float", "shrunk effect (block posterior mean under the ensemble's prior, or elastic net)"),
         Column("block", "int", "LD block index within the chromosome"),
         Column("ld_index", "int", "SNP index in the chromosome's full LD order"),
     ),
     "Shrunk effect sizes of one trait, SNPs in LD order.",
+    optional=(Column("PRIOR_VAR", "float", "the ensemble's prior variance of the joint effect, z units^2 "
+                     "(nn only; the gene test's conditional null needs it)"),),
 )
 
 CLUSTERS = TableSchema(
@@ -55,9 +57,13 @@ GENE_TESTS = TableSchema(
                nullable=True),
         Column("P_RAW", "float", "P(T_RAW_null >= T_RAW), null z ~ N(0, R_g)", nullable=True),
         Column("Q_RAW", "float", "Benjamini-Hochberg q-value of P_RAW over the tested genes", nullable=True),
-        Column("report_statistic", "str", "raw | shrunk: the statistic that feeds the report and plots"),
+        Column("T_COND", "float", "conditional statistic: sum of squared (z - R_go zeta_o), the gene's z less what the "
+               "other SNPs' shrunk effects (zeta = BETA_SHRUNK/SE) predict through LD", nullable=True),
+        Column("P_COND", "float", "P(T_COND_null >= T_COND), null z_g - R_go zeta_o ~ N(0, R_g)", nullable=True),
+        Column("Q_COND", "float", "Benjamini-Hochberg q-value of P_COND over the tested genes", nullable=True),
+        Column("report_statistic", "str", "conditional | raw | shrunk: the statistic that feeds the report and plots"),
     ),
-    "Gene-level tests of one trait: the method's shrunk statistic and the calibrated raw one.",
+    "Gene-level tests of one trait: the method's shrunk statistic, the calibrated raw and conditional ones.",
     optional=(Column("eps", "float"), Column("SNP_START", "int"), Column("SNP_END", "int")),
 )
 

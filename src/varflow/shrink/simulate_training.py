@@ -1,29 +1,75 @@
-"""Training data for the shrinkage network: GWAS simulated on real or msprime LD blocks.
+"""Training data for the shrinkage network: GWAS simulated on LD segments from a real reference panel
+and from msprime, over a grid of architectures and sample sizes.
 
-For one replicate over blocks with LD R_b (standardised genotypes): a ``p_causal`` fraction of SNPs
-gets a true effect beta_j ~ N(0, het_j^s * ldsc_j^w) (het = 2f(1-f), ldsc = within-block LD score),
-rescaled so the genetic variance sum_b beta_b' R_b beta_b equals ``h2``; the marginal estimates of a
-GWAS of N individuals are beta_hat = R beta + L z / sqrt(N) with L L' = R, z ~ N(0, I), and
-SE_j = sqrt((1 - beta_hat_j^2) / N).
+One replicate on a segment of J SNPs split into LD blocks R_b (standardised genotypes): a ``p_causal``
+fraction of SNPs gets a true effect beta_j ~ N(0, het_j^s) (het = 2 f (1 - f); s = 0: every causal SNP
+alike in standardised units, s = -0.25: rarer SNPs larger, as in the method), rescaled so that the
+segment's genetic variance sum_b beta_b' R_b beta_b equals ``h2``; the marginal estimates of a GWAS
+of N individuals are beta_hat = R beta + L e / sqrt(N) with L L' = R, e ~ N(0, I), and
+SE_j = sqrt((1 - beta_hat_j^2) / N). The network's target is the true effect in z units, beta_j / SE_j,
+over the block's effect unit u_b (``varflow.shrink.features``).
+
+The grid spans the non-centrality a user's data can have: per-causal-SNP N h2 / (p J) from ~0.03
+(undetectable) to ~10^4 (z ~ 100), sparse (0.1% causal) to dense (10%).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from varflow.errors import VarflowError
-from varflow.shrink.features import TOP_R, compute_features
-
-P_CAUSAL_GRID = (0.01, 0.05)
-H2_GRID = (0.3, 0.7)
+from varflow.shrink.features import TOP_R, BlockNeighbours, effect_unit, compute_features
 
 
-def ld_factor(r: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class TrainingGrid:
+    """Every combination is simulated ``n_reps`` times on every LD segment. ``h2`` is the heritability
+    of one segment (a few thousand SNPs: from a small share of a polygenic trait to a chromosome that
+    holds a large share). ``snp_fraction`` of each replicate's SNPs become training rows: the rows of
+    one GWAS are strongly dependent, so more replicates with fewer rows each cover the grid better
+    for the same training cost."""
+
+    n_gwas: tuple[int, ...] = (10_000, 30_000, 100_000, 300_000, 1_000_000)
+    h2: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3)
+    p_causal: tuple[float, ...] = (0.001, 0.005, 0.02, 0.1)
+    s: tuple[float, ...] = (0.0, -0.25)
+    n_reps: int = 1
+    snp_fraction: float = 0.25
+
+    def cells(self) -> list[tuple[int, float, float, float]]:
+        return [(n, h2, p, s) for n in self.n_gwas for h2 in self.h2 for p in self.p_causal for s in self.s]
+
+
+def ld_factor(r: np.ndarray, eig: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """L (m, m) float64 with L L' = R, from the eigen-decomposition (R may be singular: clip at 0)."""
-    vals, vecs = np.linalg.eigh(r.astype(np.float64))
+    vals, vecs = eig if eig is not None else np.linalg.eigh(r.astype(np.float64))
     return vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+
+@dataclass
+class LdSegment:
+    """A stretch of one chromosome's LD cut into blocks: ``blocks`` [(m_b, m_b)] in order, ``freq``
+    (J,) allele frequencies, ``name``; factors and neighbours are computed once per segment."""
+
+    blocks: list[np.ndarray]
+    freq: np.ndarray
+    name: str
+    top_r: int = TOP_R
+    factors: list[np.ndarray] = field(init=False)
+    neighbours: list[BlockNeighbours] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if sum(b.shape[0] for b in self.blocks) != len(self.freq):
+            raise VarflowError(f"LD segment {self.name}: blocks and allele frequencies differ in length")
+        eigs = [np.linalg.eigh(b.astype(np.float64)) for b in self.blocks]
+        self.factors = [ld_factor(b, e) for b, e in zip(self.blocks, eigs)]
+        self.neighbours = [BlockNeighbours.of(b, self.top_r, e) for b, e in zip(self.blocks, eigs)]
+
+    @property
+    def n_snps(self) -> int:
+        return len(self.freq)
 
 
 @dataclass
@@ -34,30 +80,27 @@ class SimulatedGwas:
     beta_hat: np.ndarray
     se: np.ndarray
 
+    @property
+    def z(self) -> np.ndarray:
+        return self.beta_hat / self.se
 
-def simulate_gwas(blocks: list[np.ndarray], factors: list[np.ndarray], p_causal: float, h2: float,
-                  n_gwas: int, rng: np.random.Generator, s: float = 0.0, w: float = 0.0,
-                  freq: np.ndarray | None = None) -> SimulatedGwas:
-    """Simulate one GWAS over ``blocks`` (list of (m_b, m_b) LD) with their ``factors`` (ld_factor)."""
-    sizes = np.array([b.shape[0] for b in blocks])
-    n = int(sizes.sum())
-    n_causal = max(1, int(round(p_causal * n)))
-    var = np.ones(n)
-    if s != 0.0:
-        if freq is None:
-            raise VarflowError("effect model with s != 0 needs allele frequencies")
-        var *= np.power(2 * freq * (1 - freq), s)
-    if w != 0.0:
-        ldsc = np.concatenate([np.einsum("ij,ij->i", b, b) for b in blocks])
-        var *= np.power(np.maximum(ldsc, 1.0), w)
+
+def simulate_gwas(segment: LdSegment, p_causal: float, h2: float, n_gwas: int, rng: np.random.Generator,
+                  s: float = 0.0) -> SimulatedGwas:
+    """Simulate one GWAS of ``n_gwas`` individuals on ``segment`` (``h2`` = 0: a null trait)."""
+    blocks = segment.blocks
+    n = segment.n_snps
     beta = np.zeros(n)
-    causal = rng.choice(n, size=n_causal, replace=False)
-    beta[causal] = rng.normal(0.0, np.sqrt(var[causal]))
-    edges = np.concatenate([[0], np.cumsum(sizes)])
+    if h2 > 0:
+        n_causal = max(1, int(round(p_causal * n)))
+        causal = rng.choice(n, size=n_causal, replace=False)
+        het = 2 * segment.freq[causal] * (1 - segment.freq[causal])
+        beta[causal] = rng.normal(0.0, np.sqrt(np.power(het, s)))
+    edges = np.concatenate([[0], np.cumsum([b.shape[0] for b in blocks])])
     genetic = sum(float(beta[a:b] @ blk @ beta[a:b]) for a, b, blk in zip(edges[:-1], edges[1:], blocks))
     beta *= np.sqrt(h2 / genetic) if genetic > 0 else 0.0
     beta_hat = np.empty(n)
-    for a, b, blk, fac in zip(edges[:-1], edges[1:], blocks, factors):
+    for a, b, blk, fac in zip(edges[:-1], edges[1:], blocks, segment.factors):
         beta_hat[a:b] = blk @ beta[a:b] + fac @ rng.standard_normal(b - a) / np.sqrt(n_gwas)
     se = np.sqrt(np.clip(1.0 - beta_hat ** 2, 1e-6, None) / n_gwas)
     return SimulatedGwas(beta, beta_hat, se)
@@ -65,36 +108,30 @@ def simulate_gwas(blocks: list[np.ndarray], factors: list[np.ndarray], p_causal:
 
 @dataclass
 class TrainingSet:
-    """Rows = SNP x replicate. ``X`` (n, F) raw features, ``y`` (n,) true effects, ``scale`` (n,) the
-    replicate's median SE (the network works on beta / scale), ``replicate`` (n,) int."""
+    """Rows = SNP x replicate. ``X`` (n, F) features, ``y`` (n,) true effects in the features' units
+    (beta / SE / u_b, u_b the block's effect unit), ``replicate`` (n,) int."""
 
     X: np.ndarray
     y: np.ndarray
-    scale: np.ndarray
     replicate: np.ndarray
 
 
-def simulate_training_set(blocks: list[np.ndarray], n_reps: int, n_gwas: tuple[int, ...], seed: int,
-                          p_grid: tuple[float, ...] = P_CAUSAL_GRID, h2_grid: tuple[float, ...] = H2_GRID,
-                          s: float = 0.0, w: float = 0.0, freq: np.ndarray | None = None,
-                          top_r: int = TOP_R) -> TrainingSet:
-    """``n_reps`` replicates for every (p_causal, h2, N) of the grid over the same LD ``blocks``."""
+def simulate_training_set(segments: list[LdSegment], grid: TrainingGrid, seed: int) -> TrainingSet:
+    """``grid.n_reps`` replicates of every grid cell on every segment, one seeded stream."""
     rng = np.random.default_rng(seed)
-    factors = [ld_factor(b) for b in blocks]
-    Xs, ys, scales, reps = [], [], [], []
+    Xs, ys, reps = [], [], []
     rep = 0
-    for p in p_grid:
-        for h2 in h2_grid:
-            for n in n_gwas:
-                for _ in range(n_reps):
-                    sim = simulate_gwas(blocks, factors, p, h2, n, rng, s=s, w=w, freq=freq)
-                    X = compute_features(sim.beta_hat, sim.se, blocks, top_r)
-                    Xs.append(X)
-                    ys.append(sim.beta_true.astype(np.float32))
-                    scales.append(np.full(len(X), np.median(sim.se), np.float32))
-                    reps.append(np.full(len(X), rep, np.int32))
-                    rep += 1
-    return TrainingSet(np.concatenate(Xs), np.concatenate(ys), np.concatenate(scales), np.concatenate(reps))
+    for segment in segments:
+        for n, h2, p, s in grid.cells():
+            for _ in range(grid.n_reps):
+                sim = simulate_gwas(segment, p, h2, n, rng, s=s)
+                keep = rng.random(segment.n_snps) < grid.snp_fraction
+                X = compute_features(sim.z, segment.neighbours, segment.top_r)[keep]
+                Xs.append(X)
+                ys.append((sim.beta_true / sim.se)[keep] / effect_unit(X))
+                reps.append(np.full(int(keep.sum()), rep, np.int32))
+                rep += 1
+    return TrainingSet(np.concatenate(Xs), np.concatenate(ys).astype(np.float32), np.concatenate(reps))
 
 
 def msprime_ld(n_snps: int, n_individuals: int, seed: int, length_mb: float = 10.0, maf_min: float = 0.05,

@@ -14,6 +14,7 @@ from varflow.errors import VarflowError
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
 from varflow.shrink import schemas
+from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
 from varflow.shrink.inputs import read_ld, read_sumstats
 from varflow.shrink.ldblocks import BlockLD, find_blocks, read_block_ld, split_blocks, write_block_ld
 
@@ -37,47 +38,29 @@ def ld_blocks_step(ld: Path, chrom: str, out_blocks: Path, out_ld: Path, snps: P
             "block_sizes": (ends - starts).tolist()}
 
 
-def train_step(outdir: Path, block_ld: list[Path] | None = None, msprime_chroms: int = 0,
-               msprime_snps: int = 1500, msprime_individuals: int = 500, msprime_mb: float = 8.0,
-               avg_block: int = 300, n_reps: int = 2, n_gwas: tuple[int, ...] = (500, 2000, 8000),
-               p_causal: tuple[float, ...] = (0.01, 0.05), h2: tuple[float, ...] = (0.3, 0.7),
-               s: float = 0.0, w: float = 0.0, n_models: int = 10, top_r: int = 15, lr: float = 1e-4,
-               batch_size: int = 256, max_epochs: int = 200, patience: int = 10, seed: int = 0,
-               device: str = "cpu", provenance: Provenance | None = None) -> dict:
-    """Simulate GWAS on LD blocks (given block NPZs and/or msprime chromosomes) and train the ensemble."""
+def train_step(outdir: Path, config: "ShrinkTrainConfig", device: str = "cpu",  # noqa: F821
+               provenance: Provenance | None = None) -> dict:
+    """Simulate GWAS on the LD segments ``config`` names over its grid and train the ensemble."""
     from varflow.io.atomic import atomic_output
-    from varflow.shrink.simulate_training import msprime_ld, simulate_training_set
+    from varflow.shrink.reference_ld import training_segments
+    from varflow.shrink.simulate_training import simulate_training_set
     from varflow.shrink.train import train_ensemble
 
     t0 = time.perf_counter()
-    blocks: list[np.ndarray] = []
-    freqs: list[np.ndarray] = []
-    for path in block_ld or []:
-        blocks += read_block_ld(path).blocks
-    for c in range(msprime_chroms):
-        r, _, freq = msprime_ld(msprime_snps, msprime_individuals, seed + 1000 + c, length_mb=msprime_mb)
-        starts, ends = find_blocks(r, avg_block=avg_block)
-        blocks += split_blocks(r, starts, ends)
-        freqs.append(freq)
-    if not blocks:
-        raise VarflowError("train needs LD: give block LD NPZ file(s) and/or --msprime-chroms N")
-    if s != 0.0 and (block_ld or len(freqs) != msprime_chroms or not freqs):
-        raise VarflowError("--s != 0 needs allele frequencies: use msprime LD only")
-    freq = np.concatenate(freqs) if freqs and not block_ld else None
-    data = simulate_training_set(blocks, n_reps, tuple(n_gwas), seed, tuple(p_causal), tuple(h2), s, w, freq, top_r)
+    segments = training_segments(config)
+    data = simulate_training_set(segments, config.grid, config.seed)
     t_sim = time.perf_counter() - t0
-    ens = train_ensemble(data, top_r, n_models=n_models, seed=seed, device=device, lr=lr,
-                         batch_size=batch_size, max_epochs=max_epochs, patience=patience)
-    ens.info.update({"n_blocks": len(blocks), "n_snps": int(sum(b.shape[0] for b in blocks)),
-                     "grid": {"p_causal": list(p_causal), "h2": list(h2), "n_gwas": list(n_gwas), "s": s, "w": w,
-                              "n_reps": n_reps},
+    log.info("shrink train: %d segments, %d replicates, %d rows simulated in %.0f s", len(segments),
+             int(data.replicate.max()) + 1, len(data.y), t_sim)
+    ens = train_ensemble(data, config.top_r, config.nets, seed=config.seed, device=device)
+    ens.info.update({"config": config.to_dict(), "segments": [s.name for s in segments],
+                     "n_snps": int(sum(s.n_snps for s in segments)),
                      "seconds_simulate": round(t_sim, 2), "seconds_total": round(time.perf_counter() - t0, 2)})
     if provenance is not None:
         ens.info["command"] = provenance.command
-        ens.info["params"] = provenance.params
     with atomic_output(outdir) as tmp:
         ens.save(tmp, provenance)
-    return {"outdir": str(outdir), "n_models": n_models, "n_rows": ens.info["n_rows"],
+    return {"outdir": str(outdir), "n_models": config.nets.n_models, "n_rows": ens.info["n_rows"],
             "seconds": ens.info["seconds_total"]}
 
 
@@ -218,16 +201,47 @@ def match_ld_files(table: "pd.DataFrame", ld: list[Path]) -> dict[str, Path]:  #
     return found
 
 
+def conditional_parts(table: "pd.DataFrame", on: np.ndarray, r_full: np.ndarray, genes: np.ndarray,  # noqa: F821
+                      rows_of: list[np.ndarray]) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per gene (index into ``rows_of``), its conditional residual and null covariance in each LD block it
+    touches, in block order: one posterior operator per block (``genetest.conditional_part``)."""
+    from varflow.shrink.genetest import conditional_part
+    from varflow.shrink.posterior import posterior_operator
+
+    block = table["block"].to_numpy()
+    li = table["ld_index"].to_numpy()
+    z = (table["BETA"] / table["SE"]).to_numpy(np.float64)
+    zeta = (table["BETA_SHRUNK"] / table["SE"]).to_numpy(np.float64)
+    prior = table["PRIOR_VAR"].to_numpy(np.float64)
+    touching: dict[int, list[int]] = {}
+    for g in genes:
+        for b in np.unique(block[rows_of[g]]):
+            touching.setdefault(int(b), []).append(int(g))
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for b in sorted(touching):
+        rb = np.flatnonzero(on & (block == b))  # table rows of block b, in LD order
+        r_b = r_full[np.ix_(li[rb], li[rb])].astype(np.float64)
+        A = posterior_operator(r_b, prior[rb])
+        AR = A @ r_b
+        for g in touching[b]:
+            inside = np.searchsorted(rb, rows_of[g][block[rows_of[g]] == b])
+            parts.setdefault(g, []).append(conditional_part(r_b, A, AR, zeta[rb], z[rb], inside))
+    return parts
+
+
 def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_model: Path, out: Path,
-                   method: str = "auto", report_statistic: str = "raw",
+                   method: str = "auto", report_statistic: str = DEFAULT_REPORT_STATISTIC,
                    provenance: Provenance | None = None) -> dict:
     """Gene-level tests of one trait over the chromosomes of ``effects``; ``ld`` the chromosomes' full LD
-    NPZ files (or folders of them), matched to chromosomes by their SNP lists. Every gene gets both
-    statistics (shrunk T/P/Q, raw T_RAW/P_RAW/Q_RAW; see ``varflow.shrink.genetest``); the table's
+    NPZ files (or folders of them), matched to chromosomes by their SNP lists. Every gene gets the three
+    statistics (shrunk T/P/Q, raw T_RAW/P_RAW/Q_RAW, conditional T_COND/P_COND/Q_COND; see
+    ``varflow.shrink.genetest``); the table's
     ``report_statistic`` column names the one that feeds the report, the plots and the step's counts."""
     import pandas as pd
 
     from varflow.io.contigs import strip_chr
+    from scipy import linalg
+
     from varflow.shrink.genetest import REPORT_STATISTICS, bh_qvalues, gene_test, null_eps, reported_columns
     from varflow.shrink.inputs import gene_rows, read_genes
 
@@ -256,10 +270,11 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
                            f"{', '.join(missing)}")
     gene_df = gene_df[gene_df["CHR"].map(strip_chr).isin([strip_chr(c) for c in chroms])].reset_index(drop=True)
     rows_of = gene_rows(gene_df, table)
-    stats = np.full((len(gene_df), 4), np.nan)  # T, P, T_RAW, P_RAW
+    stats = np.full((len(gene_df), 6), np.nan)  # T, P, T_RAW, P_RAW, T_COND, P_COND
     n = np.array([len(r) for r in rows_of], dtype=np.int64)
     shrunk = table["BETA_SHRUNK"].to_numpy(np.float64)
-    z = table["BETA"].to_numpy(np.float64) / table["SE"].to_numpy(np.float64)
+    se = table["SE"].to_numpy(np.float64)
+    z = table["BETA"].to_numpy(np.float64) / se
     li = table["ld_index"].to_numpy()
     for chrom in chroms:
         panel = read_ld(ld_by_chrom[strip_chr(chrom)])
@@ -267,16 +282,24 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
         if li[on].max(initial=-1) >= panel.n or np.any(panel.snp[li[on]] != table["SNP"].to_numpy()[on]):
             raise VarflowError(f"{ld_by_chrom[strip_chr(chrom)]}: LD SNP list does not match the effects' "
                                f"ld_index on {chrom} (a different LD panel?)")
-        for g in np.flatnonzero(gene_df["CHR"].map(strip_chr).to_numpy() == strip_chr(chrom)):
+        genes_here = np.flatnonzero(gene_df["CHR"].map(strip_chr).to_numpy() == strip_chr(chrom))
+        parts = conditional_parts(table, on, panel.r, genes_here, rows_of) if "PRIOR_VAR" in table.columns else {}
+        for g in genes_here:
             rows = rows_of[g]
             if rows.size == 0:
                 continue
-            r_g = panel.r[np.ix_(li[rows], li[rows])]  # from the full LD: genes may span blocks
-            res = gene_test(shrunk[rows], z[rows], r_g, eps, method)
-            stats[g] = (res.T, res.P, res.T_raw, res.P_raw)
+            idx = li[rows]
+            r_g = panel.r[np.ix_(idx, idx)]  # from the full LD: genes may span blocks
+            resid = resid_cov = None
+            if g in parts:
+                resid = np.concatenate([e for e, _ in parts[g]])
+                resid_cov = linalg.block_diag(*[c for _, c in parts[g]])
+            res = gene_test(shrunk[rows], z[rows], r_g, eps, method, resid, resid_cov)
+            stats[g] = (res.T, res.P, res.T_raw, res.P_raw, res.T_cond, res.P_cond)
     result = pd.DataFrame({"TRAIT": traits[0], "gene": gene_df["gene"], "CHR": gene_df["CHR"], "n_snps": n,
                            "T": stats[:, 0], "P": stats[:, 1], "Q": bh_qvalues(stats[:, 1]),
                            "T_RAW": stats[:, 2], "P_RAW": stats[:, 3], "Q_RAW": bh_qvalues(stats[:, 3]),
+                           "T_COND": stats[:, 4], "P_COND": stats[:, 5], "Q_COND": bh_qvalues(stats[:, 5]),
                            "eps": eps, "report_statistic": report_statistic})
     write_table(result, out, schemas.GENE_TESTS, provenance)
     empty = result.loc[n == 0, "gene"].tolist()
@@ -285,7 +308,8 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
     _, _, q_col = reported_columns(report_statistic)
     return {"n_genes": int(len(result)), "n_tested": int((n > 0).sum()), "genes_without_snps": empty,
             "eps": eps, "report_statistic": report_statistic, "n_q05": int((result[q_col] < 0.05).sum()),
-            "n_q05_shrunk": int((result["Q"] < 0.05).sum()), "n_q05_raw": int((result["Q_RAW"] < 0.05).sum())}
+            "n_q05_shrunk": int((result["Q"] < 0.05).sum()), "n_q05_raw": int((result["Q_RAW"] < 0.05).sum()),
+            "n_q05_conditional": int((result["Q_COND"] < 0.05).sum())}
 
 
 def gene_truth_calls(gene_tests: Path, effects: list[Path], truth: Path, genes: Path, q: float = 0.05,

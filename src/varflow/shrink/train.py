@@ -1,23 +1,29 @@
-"""Train the shrinkage ensemble: each net on its own seeded train/validation split, Adam, weighted MSE
-(rows with a non-zero true effect weigh 2), early stopping on validation loss."""
+"""Train the shrinkage ensemble: each net on its own seeded train/validation split (replicates are
+split whole, so validation GWAS are unseen, and only reported), Adam with cosine annealing.
+
+Each net learns a SNP's prior variance E[t | features], t = (zeta / u_b)^2 the squared true effect in
+the block's effect units, through a log link f with the Poisson loss exp(f) - t f: its minimiser is
+exp(f) = E[t | features] (a proper loss for the mean, so the prior variance is calibrated), it stays
+positive, and it is far less dominated by the rare huge t of sparse architectures than squared error.
+"""
 
 from __future__ import annotations
 
 import logging
-
 import numpy as np
 import torch
 from torch import nn
 
 from varflow.shrink.features import n_features
-from varflow.shrink.model import HIDDEN, Ensemble, scale_features
+from varflow.shrink.model import HIDDEN, Ensemble
 from varflow.shrink.simulate_training import TrainingSet
+from varflow.shrink.train_config import NetTraining
 
 log = logging.getLogger("varflow")
 
 
 class ShrinkNet(nn.Module):
-    """One MLP of the ensemble: (batch, F) standardised features -> (batch,) scaled effect. Its
+    """One MLP of the ensemble: (batch, F) standardised features -> (batch,) log prior variance. Its
     state-dict keys are the names ``varflow.shrink.model`` reads for numpy inference."""
 
     def __init__(self, n_in: int, hidden: tuple[int, int] = HIDDEN, dropout: tuple[float, float] = (0.2, 0.1)):
@@ -37,63 +43,59 @@ def net_state(net: ShrinkNet) -> dict[str, np.ndarray]:
     return {name: value.detach().cpu().numpy() for name, value in net.state_dict().items()}
 
 
-def weighted_mse(pred: torch.Tensor, target: torch.Tensor, nonzero_weight: float = 2.0) -> torch.Tensor:
-    weight = torch.where(target != 0, nonzero_weight, 1.0)
-    return (weight * (pred - target) ** 2).sum() / weight.sum()
+def poisson_loss(log_mean: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean of exp(f) - t f over the batch (Poisson deviance up to terms free of f)."""
+    return torch.mean(torch.exp(log_mean) - target * log_mean)
 
 
 def train_net(Xtr: np.ndarray, ytr: np.ndarray, Xva: np.ndarray, yva: np.ndarray, seed: int, device: str,
-              lr: float = 1e-4, batch_size: int = 256, max_epochs: int = 200, patience: int = 10
-              ) -> tuple[ShrinkNet, dict]:
-    """Train one net on standardised features; returns the net at its best validation epoch."""
+              cfg: NetTraining) -> tuple[ShrinkNet, dict]:
+    """Train one net on standardised features for ``cfg.epochs`` epochs; returns it at its best
+    validation epoch from ``cfg.min_epochs`` on, with the per-epoch validation losses."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     net = ShrinkNet(Xtr.shape[1]).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    steps_per_epoch = max(1, -(-len(Xtr) // cfg.batch_size))
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     xtr, ttr = torch.from_numpy(Xtr).to(device), torch.from_numpy(ytr).to(device)
     xva, tva = torch.from_numpy(Xva).to(device), torch.from_numpy(yva).to(device)
-    best, best_state, best_epoch, waited = np.inf, None, -1, 0
-    for epoch in range(max_epochs):
+    val_losses: list[float] = []
+    best_state, best_epoch = None, -1
+    for epoch in range(cfg.epochs):
         net.train()
         perm = torch.randperm(len(xtr), generator=gen).to(device)
-        for i in range(0, len(perm) - 1, batch_size):
-            idx = perm[i:i + batch_size]
-            if len(idx) < 2:  # BatchNorm needs two rows
-                continue
-            opt.zero_grad()
-            loss = weighted_mse(net(xtr[idx]), ttr[idx])
-            loss.backward()
-            opt.step()
+        for i in range(0, len(perm), cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            if len(idx) >= 2:  # BatchNorm needs two rows
+                opt.zero_grad()
+                poisson_loss(net(xtr[idx]), ttr[idx]).backward()
+                opt.step()
+            schedule.step()
         net.eval()
         with torch.no_grad():
-            val = float(weighted_mse(net(xva), tva))
-        if val < best - 1e-9:
-            best, best_epoch, waited = val, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-        else:
-            waited += 1
-            if waited >= patience:
-                break
+            val_losses.append(round(float(poisson_loss(net(xva), tva)), 5))
+        if epoch >= min(cfg.min_epochs, cfg.epochs - 1) and (best_state is None or val_losses[-1] < val_losses[best_epoch]):
+            best_state, best_epoch = {k: v.detach().clone() for k, v in net.state_dict().items()}, epoch
     net.load_state_dict(best_state)
     net.eval()
-    return net.cpu(), {"best_epoch": best_epoch, "epochs_run": epoch + 1, "val_loss": best}
+    return net.cpu(), {"best_epoch": best_epoch, "val_loss": val_losses}
 
 
-def train_ensemble(data: TrainingSet, top_r: int, n_models: int = 10, seed: int = 0, device: str = "cpu",
-                   val_fraction: float = 0.2, **kwargs) -> Ensemble:
-    """Train ``n_models`` nets on ``data``; net i uses seed ``seed + i`` for its split, init and batches.
-
-    Features are scaled by each replicate's median SE and standardised with the whole set's mean/SD
-    (stored in the ensemble). Targets are beta_true / scale.
-    """
+def train_ensemble(data: TrainingSet, top_r: int, cfg: NetTraining = NetTraining(), seed: int = 0,
+                   device: str = "cpu") -> Ensemble:
+    """Train ``cfg.n_models`` nets on ``data`` (z-unit features and targets); net i uses seed
+    ``seed + i`` for its split, initialisation and batches. Features are standardised with the whole
+    set's mean/SD (stored in the ensemble). Validation holds out whole replicates (rows when there are
+    fewer than 5 replicates)."""
     if data.X.shape[1] != n_features(top_r):
         raise ValueError("feature width does not match top_r")
-    Xs = scale_features(data.X, data.scale, top_r)
-    mean = Xs.mean(axis=0)
-    std = Xs.std(axis=0)
+    mean = data.X.mean(axis=0, dtype=np.float64).astype(np.float32)
+    std = data.X.std(axis=0, dtype=np.float64).astype(np.float32)
     std[std == 0] = 1.0
-    Z = ((Xs - mean) / std).astype(np.float32)
-    y = (data.y / data.scale).astype(np.float32)
+    Z = ((data.X - mean) / std).astype(np.float32)
+    y = np.square(data.y, dtype=np.float64).astype(np.float32)  # squared true effects, the targets
+    n_reps = int(data.replicate.max()) + 1
     nets, infos = [], []
     threads = torch.get_num_threads()
     if device == "cpu":
@@ -101,15 +103,19 @@ def train_ensemble(data: TrainingSet, top_r: int, n_models: int = 10, seed: int 
         # threads than 1 on a loaded 2-core machine), so train each net on one thread.
         torch.set_num_threads(1)
     try:
-        for i in range(n_models):
+        for i in range(cfg.n_models):
             rng = np.random.default_rng(seed + i)
-            is_val = rng.random(len(Z)) < val_fraction
-            net, info = train_net(Z[~is_val], y[~is_val], Z[is_val], y[is_val], seed + i, device, **kwargs)
-            log.info("shrink train: net %d/%d best epoch %d of %d, validation loss %.4g", i + 1, n_models,
-                     info["best_epoch"], info["epochs_run"], info["val_loss"])
+            if n_reps >= 5:
+                val_reps = rng.permutation(n_reps)[:max(1, int(round(cfg.val_fraction * n_reps)))]
+                is_val = np.isin(data.replicate, val_reps)
+            else:
+                is_val = rng.random(len(Z)) < cfg.val_fraction
+            net, info = train_net(Z[~is_val], y[~is_val], Z[is_val], y[is_val], seed + i, device, cfg)
+            log.info("shrink train: net %d/%d, best epoch %d, validation loss by epoch %s", i + 1, cfg.n_models,
+                     info["best_epoch"], info["val_loss"])
             nets.append(net)
             infos.append(info)
     finally:
         torch.set_num_threads(threads)
-    return Ensemble([net_state(net) for net in nets], mean.astype(np.float32), std.astype(np.float32), top_r,
+    return Ensemble([net_state(net) for net in nets], mean, std, top_r,
                     {"nets": infos, "n_rows": int(len(Z)), "seed": seed})

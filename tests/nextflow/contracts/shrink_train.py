@@ -12,7 +12,8 @@ import shrink_common as common
 def stage(workdir: Path, tiny_cohort) -> dict:
     blocks = common.ld_blocks(workdir, tiny_cohort)
     return {"inputs": {"meta": {"id": "tiny"}, "block_ld": [blocks.name]},
-            "ext": {"args": "--n-models 2 --n-reps 1 --max-epochs 2 --n-gwas 500 --device cpu"}}
+            "ext": {"args": "--no-reference-1000g --msprime-segments 0 --n-models 2 --n-reps 3 --epochs 2 "
+                                "--n-gwas 500 --h2 0.3 --p-causal 0.05 --s 0 --snp-fraction 1 --device cpu"}}
 
 
 def check(workdir: Path, outputs: dict) -> None:
