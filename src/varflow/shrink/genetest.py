@@ -282,19 +282,32 @@ def gene_eigenvalues(r_gene: np.ndarray) -> np.ndarray:
     return np.clip(np.linalg.eigvalsh(r_gene.astype(np.float64)), 0.0, None)
 
 
-def conditional_part(r_block: np.ndarray, operator: np.ndarray, operator_r: np.ndarray, zeta: np.ndarray,
-                     z: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A gene's residual e (m,) and its null covariance (m, m) within one LD block of J_b SNPs:
-    ``r_block`` (J_b, J_b) LD, ``operator`` A and ``operator_r`` A R_b (J_b, J_b) from
-    ``varflow.shrink.posterior.posterior_operator``, ``zeta``, ``z`` (J_b,) posterior means and z-scores,
-    ``inside`` (m,) the gene's SNP positions in the block."""
-    outside = np.setdiff1d(np.arange(len(z)), inside)
-    r_go = r_block[np.ix_(inside, outside)]
-    e = z[inside] - r_go @ zeta[outside]
-    M = -r_go @ operator[outside]          # e = M z with M = S_g - R_go A_o
-    M[:, inside] += np.eye(len(inside))
-    MR = r_block[inside] - r_go @ operator_r[outside]
-    cov = MR @ M.T
+@dataclass
+class BlockOperators:
+    """One LD block's matrices for the conditional statistic, computed once for all its genes (float64):
+    ``r`` R_b, ``a`` the posterior operator A = (R_b + D^-1)^-1, ``ra`` R_b A, ``rar`` R_b A R_b
+    (J_b, J_b) each; ``zeta``, ``z`` (J_b,) posterior means and z-scores."""
+
+    r: np.ndarray
+    a: np.ndarray
+    ra: np.ndarray
+    rar: np.ndarray
+    zeta: np.ndarray
+    z: np.ndarray
+
+
+def conditional_part(ops: BlockOperators, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A gene's residual e (m,) and its null covariance (m, m) within one LD block; ``inside`` (m,) the
+    gene's SNP positions in the block.
+
+    e = z_g - R_go zeta_o = M z with M = S_g - P, P = R_go A_o = (R A)_g - R_gg A_g; the covariance
+    M R M' = MR_g - MR P' with MR = R_g - P R = R_g - (R A R)_g + R_gg (A R)_g: O(m^2 J_b) per gene
+    from the block's precomputed products (A R = (R A)', both symmetric)."""
+    r_gg = ops.r[np.ix_(inside, inside)]
+    e = ops.z[inside] - (ops.r[inside] @ ops.zeta - r_gg @ ops.zeta[inside])
+    P = ops.ra[inside] - r_gg @ ops.a[inside]
+    MR = ops.r[inside] - ops.rar[inside] + r_gg @ ops.ra[:, inside].T
+    cov = MR[:, inside] - MR @ P.T
     return e, 0.5 * (cov + cov.T)
 
 

@@ -205,7 +205,7 @@ def conditional_parts(table: "pd.DataFrame", on: np.ndarray, r_full: np.ndarray,
                       rows_of: list[np.ndarray]) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
     """Per gene (index into ``rows_of``), its conditional residual and null covariance in each LD block it
     touches, in block order: one posterior operator per block (``genetest.conditional_part``)."""
-    from varflow.shrink.genetest import conditional_part
+    from varflow.shrink.genetest import BlockOperators, conditional_part
     from varflow.shrink.posterior import posterior_operator
 
     block = table["block"].to_numpy()
@@ -222,10 +222,13 @@ def conditional_parts(table: "pd.DataFrame", on: np.ndarray, r_full: np.ndarray,
         rb = np.flatnonzero(on & (block == b))  # table rows of block b, in LD order
         r_b = r_full[np.ix_(li[rb], li[rb])].astype(np.float64)
         A = posterior_operator(r_b, prior[rb])
-        AR = A @ r_b
+        # the two J_b^3 products in float32 (sgemm, 2x dgemm): they enter only the null covariance
+        ra32 = r_b.astype(np.float32) @ A.astype(np.float32)
+        rar = (ra32 @ r_b.astype(np.float32)).astype(np.float64)
+        ops = BlockOperators(r_b, A, ra32.astype(np.float64), rar, zeta[rb], z[rb])
         for g in touching[b]:
             inside = np.searchsorted(rb, rows_of[g][block[rows_of[g]] == b])
-            parts.setdefault(g, []).append(conditional_part(r_b, A, AR, zeta[rb], z[rb], inside))
+            parts.setdefault(g, []).append(conditional_part(ops, inside))
     return parts
 
 
