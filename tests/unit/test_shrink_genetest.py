@@ -255,7 +255,10 @@ def _conditional_p(r, genes, z, shrunk, block_of):
     A = np.zeros((J, J))
     for blk in np.unique(block_of):
         i = np.flatnonzero(block_of == blk)
-        A[np.ix_(i, i)] = np.linalg.inv(r[np.ix_(i, i)] + np.diag(1 / prior[i]))
+        # explicit inverse through the eigen-decomposition (an LU inverse of this size crashes OpenBLAS
+        # once the nf-lang JVM of tests/nextflow runs in the same process)
+        vals, vecs = np.linalg.eigh(r[np.ix_(i, i)] + np.diag(1 / prior[i]))
+        A[np.ix_(i, i)] = (vecs / vals) @ vecs.T
     same = block_of[:, None] == block_of[None, :]
     r_b = np.where(same, r, 0.0)  # the block model's LD
     out = []
