@@ -41,6 +41,7 @@ from varflow.io.tables import read_table, write_table
 from varflow.shrink import steps
 from varflow.shrink.genetest import REPORT_STATISTICS, reported_columns
 from varflow.shrink.reference_ld import HELD_OUT_SNPS_1000G, msprime_segment, plink_segment, thousand_genomes_chr22
+from varflow.shrink.simulate_training import simulate_gwas
 
 H2 = 0.1
 N_GWAS = (20_000, 100_000, 500_000)
@@ -58,22 +59,6 @@ def gene_layout(pos: np.ndarray, n_genes: int, seed: int) -> pd.DataFrame:
     start = slots[:-1] + rng.integers(0, np.maximum(np.diff(slots) - length, 1))
     return pd.DataFrame({"gene": [f"g{i}" for i in range(n_genes)], "CHR": "chr22", "START": start,
                          "END": start + length})
-
-
-def draw_gwas(segment, p_causal: float, h2: float, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(beta_true, beta_hat) (J,): N(0, 1) effects on a ``p_causal`` share of SNPs rescaled to ``h2``,
-    marginal estimates drawn within the segment's LD blocks."""
-    J = segment.n_snps
-    edges = np.concatenate([[0], np.cumsum([b.shape[0] for b in segment.blocks])])
-    beta = np.zeros(J)
-    if h2 > 0:
-        causal = rng.choice(J, size=max(1, round(p_causal * J)), replace=False)
-        beta[causal] = rng.normal(size=causal.size)
-        beta *= np.sqrt(h2 / sum(beta[a:b] @ blk @ beta[a:b] for a, b, blk in zip(edges[:-1], edges[1:], segment.blocks)))
-    beta_hat = np.empty(J)
-    for a, b, blk, fac in zip(edges[:-1], edges[1:], segment.blocks, segment.factors):
-        beta_hat[a:b] = blk @ beta[a:b] + fac @ rng.standard_normal(b - a) / np.sqrt(n)
-    return beta, beta_hat
 
 
 def scores(est: np.ndarray, true: np.ndarray) -> dict:
@@ -104,7 +89,7 @@ class Panel:
     def replicate(self, tag: str, beta: np.ndarray, beta_hat: np.ndarray, n: int) -> dict:
         """Run the steps on one GWAS; returns every method's estimate, gene calls and seconds."""
         d = self.folder / tag
-        se = np.sqrt((1 - beta_hat ** 2) / n)
+        se = np.sqrt((1 - beta_hat ** 2) / n)  # as simulate_gwas
         ss = pd.DataFrame({"CHR": "chr22", "SNP": self.snp, "POS": self.pos, "A1": "G", "A2": "A",
                            "BETA": beta_hat, "SE": se, "N": n})
         write_table(ss, d / "trait.sumstats.parquet", "sumstats")
@@ -151,9 +136,9 @@ def main() -> None:
                     reps, truths = [], []
                     for seed in range(args.seeds):
                         rng = np.random.default_rng([seed, n, int(p * 1e4), 7])
-                        beta, beta_hat = draw_gwas(panel.segment, p, H2, n, rng)
-                        reps.append(panel.replicate(f"{n}_{arch}_{seed}", beta, beta_hat, n))
-                        truths.append(beta)
+                        sim = simulate_gwas(panel.segment, p, H2, n, rng)
+                        reps.append(panel.replicate(f"{n}_{arch}_{seed}", sim.beta_true, sim.beta_hat, n))
+                        truths.append(sim.beta_true)
                     true = np.concatenate(truths)
                     cell = {"ld": panel.name, "n_gwas": n, "architecture": arch}
                     for m in methods:
@@ -166,8 +151,8 @@ def main() -> None:
             reps = []
             for seed in range(args.seeds):
                 rng = np.random.default_rng([seed, NULL_N, 0, 9])
-                beta, beta_hat = draw_gwas(panel.segment, 0.0, 0.0, NULL_N, rng)
-                reps.append(panel.replicate(f"null_{seed}", beta, beta_hat, NULL_N))
+                sim = simulate_gwas(panel.segment, 0.0, 0.0, NULL_N, rng)
+                reps.append(panel.replicate(f"null_{seed}", sim.beta_true, sim.beta_hat, NULL_N))
             null.append({"ld": panel.name, **{stat: round(sum(r["genes"][stat]["n_p05"] for r in reps)
                                                           / sum(r["genes"][stat]["n_tested"] for r in reps), 4)
                                               for stat in REPORT_STATISTICS}})

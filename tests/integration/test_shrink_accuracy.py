@@ -13,6 +13,7 @@ from varflow.shrink.effects import shrink_effects
 from varflow.shrink.ldblocks import BlockLD
 from varflow.shrink.model import Ensemble
 from varflow.shrink.reference_ld import msprime_segment
+from varflow.shrink.simulate_training import simulate_gwas
 
 H2 = 0.05
 CELLS = [(20_000, 0.005), (20_000, 0.05), (100_000, 0.005), (100_000, 0.05)]
@@ -28,19 +29,6 @@ def held_out():
     return segment, bld
 
 
-def _gwas(segment, n, p, rng):
-    """Effects N(0, 1) on a p share of SNPs scaled to H2; beta_hat ~ N(R_b beta, R_b / n) per block."""
-    J = segment.n_snps
-    beta = np.zeros(J)
-    causal = rng.choice(J, max(1, round(p * J)), replace=False)
-    beta[causal] = rng.normal(size=causal.size)
-    edges = np.concatenate([[0], np.cumsum([b.shape[0] for b in segment.blocks])])
-    beta *= np.sqrt(H2 / sum(beta[a:b] @ r @ beta[a:b] for a, b, r in zip(edges[:-1], edges[1:], segment.blocks)))
-    beta_hat = np.concatenate([r @ beta[a:b] + f @ rng.standard_normal(b - a) / np.sqrt(n)
-                               for a, b, r, f in zip(edges[:-1], edges[1:], segment.blocks, segment.factors)])
-    return beta, beta_hat
-
-
 def test_shrinkage_beats_baselines_calibrated_on_held_out_ld(held_out):
     segment, bld = held_out
     ensemble = Ensemble.load(None)
@@ -48,9 +36,9 @@ def test_shrinkage_beats_baselines_calibrated_on_held_out_ld(held_out):
     for n, p in CELLS:
         est = {"nn": [], "enet": [], "raw": [], "true": []}
         for seed in range(2):
-            beta, beta_hat = _gwas(segment, n, p, np.random.default_rng([seed, n, int(p * 1e4)]))
-            ss = pd.DataFrame({"CHR": "1", "SNP": bld.snp, "A1": "G", "A2": "A", "BETA": beta_hat,
-                               "SE": np.sqrt((1 - beta_hat ** 2) / n)})
+            sim = simulate_gwas(segment, p, H2, n, np.random.default_rng([seed, n, int(p * 1e4)]))
+            beta, beta_hat = sim.beta_true, sim.beta_hat
+            ss = pd.DataFrame({"CHR": "1", "SNP": bld.snp, "A1": "G", "A2": "A", "BETA": beta_hat, "SE": sim.se})
             for method in ("nn", "enet"):
                 est[method].append(shrink_effects(ss, bld, method, ensemble, seed=seed)[0]["BETA_SHRUNK"].to_numpy())
             est["raw"].append(beta_hat)

@@ -19,12 +19,18 @@ import numpy as np
 from scipy import linalg
 
 
-def block_posterior_mean(z: np.ndarray, r: np.ndarray, prior_var: np.ndarray) -> np.ndarray:
-    """Posterior-mean joint effects (m,) float64 in z units of one block: ``z`` (m,) marginal z-scores,
-    ``r`` (m, m) the block's LD, ``prior_var`` (m,) >= 0 prior variances in z units^2."""
+def _whitened(r: np.ndarray, prior_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(D^1/2 (m,), D^1/2 R D^1/2 + I (m, m)) in float64: the well-conditioned form both maps use."""
     s = np.sqrt(np.clip(np.asarray(prior_var, np.float64), 0.0, None))
     a = s[:, None] * r.astype(np.float64) * s[None, :]
     a[np.diag_indices_from(a)] += 1.0
+    return s, a
+
+
+def block_posterior_mean(z: np.ndarray, r: np.ndarray, prior_var: np.ndarray) -> np.ndarray:
+    """Posterior-mean joint effects (m,) float64 in z units of one block: ``z`` (m,) marginal z-scores,
+    ``r`` (m, m) the block's LD, ``prior_var`` (m,) >= 0 prior variances in z units^2."""
+    s, a = _whitened(r, prior_var)
     return s * linalg.solve(a, s * np.asarray(z, np.float64), assume_a="pos", check_finite=False)
 
 
@@ -32,9 +38,7 @@ def posterior_operator(r: np.ndarray, prior_var: np.ndarray) -> np.ndarray:
     """The block's linear map A (m, m) from z to the posterior mean, A = (R + D^-1)^-1 = D^1/2 (D^1/2 R
     D^1/2 + I)^-1 D^1/2 (symmetric; float64). The gene test's conditional null needs it whole; the
     inverse goes through the Cholesky factor (LAPACK potrf + potri: half the work of a general inverse)."""
-    s = np.sqrt(np.clip(np.asarray(prior_var, np.float64), 0.0, None))
-    a = s[:, None] * r.astype(np.float64) * s[None, :]
-    a[np.diag_indices_from(a)] += 1.0
+    s, a = _whitened(r, prior_var)
     factor, info = linalg.lapack.dpotrf(a, lower=True)
     if info == 0:
         inv, info = linalg.lapack.dpotri(factor, lower=True)

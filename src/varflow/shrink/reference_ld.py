@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from varflow.errors import VarflowError
-from varflow.io.plink import ld_from_dosage, read_plink
+from varflow.io.plink import ld_from_dosage, plink_prefix, read_bim, read_plink
 from varflow.shrink.features import TOP_R
 from varflow.shrink.ldblocks import find_blocks, read_block_ld, split_blocks
 from varflow.shrink.simulate_training import LdSegment, msprime_ld
@@ -108,8 +108,6 @@ def plink_segments(prefix: Path | str, snps: tuple[int, int], segment_snps: int,
 def training_segments(cfg: "ShrinkTrainConfig") -> list[LdSegment]:  # noqa: F821
     """Every LD segment ``cfg`` names: 1000G chr22's training region, PLINK panels, block LD files,
     msprime."""
-    from varflow.io.plink import plink_prefix, read_bim
-
     segments: list[LdSegment] = []
     if cfg.reference_1000g:
         segments += plink_segments(thousand_genomes_chr22(), TRAIN_SNPS_1000G, cfg.segment_snps, cfg.avg_block,

@@ -201,18 +201,17 @@ def match_ld_files(table: "pd.DataFrame", ld: list[Path]) -> dict[str, Path]:  #
     return found
 
 
-def conditional_parts(table: "pd.DataFrame", on: np.ndarray, r_full: np.ndarray, genes: np.ndarray,  # noqa: F821
-                      rows_of: list[np.ndarray]) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
-    """Per gene (index into ``rows_of``), its conditional residual and null covariance in each LD block it
-    touches, in block order: one posterior operator per block (``genetest.conditional_part``)."""
+def conditional_parts(*, z: np.ndarray, zeta: np.ndarray, prior: np.ndarray, block: np.ndarray, li: np.ndarray,
+                      on: np.ndarray, r_full: np.ndarray, genes: np.ndarray, rows_of: list[np.ndarray]
+                      ) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per gene of ``genes`` (indices into ``rows_of``), its conditional residual and null covariance in
+    each LD block it touches, in block order: one posterior operator per block
+    (``genetest.conditional_part``). ``z``, ``zeta`` (posterior means, z units), ``prior`` (PRIOR_VAR),
+    ``block``, ``li`` (ld_index) are the effects table's rows (n,); ``on`` (n,) its rows of this
+    chromosome, whose full LD is ``r_full``."""
     from varflow.shrink.genetest import BlockOperators, conditional_part
     from varflow.shrink.posterior import posterior_operator
 
-    block = table["block"].to_numpy()
-    li = table["ld_index"].to_numpy()
-    z = (table["BETA"] / table["SE"]).to_numpy(np.float64)
-    zeta = (table["BETA_SHRUNK"] / table["SE"]).to_numpy(np.float64)
-    prior = table["PRIOR_VAR"].to_numpy(np.float64)
     touching: dict[int, list[int]] = {}
     for g in genes:
         for b in np.unique(block[rows_of[g]]):
@@ -279,6 +278,10 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
     se = table["SE"].to_numpy(np.float64)
     z = table["BETA"].to_numpy(np.float64) / se
     li = table["ld_index"].to_numpy()
+    conditional = "PRIOR_VAR" in table.columns
+    if conditional:
+        arrays = {"z": z, "zeta": shrunk / se, "prior": table["PRIOR_VAR"].to_numpy(np.float64),
+                  "block": table["block"].to_numpy(), "li": li}
     for chrom in chroms:
         panel = read_ld(ld_by_chrom[strip_chr(chrom)])
         on = (table["CHR"] == chrom).to_numpy()
@@ -286,7 +289,8 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
             raise VarflowError(f"{ld_by_chrom[strip_chr(chrom)]}: LD SNP list does not match the effects' "
                                f"ld_index on {chrom} (a different LD panel?)")
         genes_here = np.flatnonzero(gene_df["CHR"].map(strip_chr).to_numpy() == strip_chr(chrom))
-        parts = conditional_parts(table, on, panel.r, genes_here, rows_of) if "PRIOR_VAR" in table.columns else {}
+        parts = conditional_parts(**arrays, on=on, r_full=panel.r, genes=genes_here, rows_of=rows_of) \
+            if conditional else {}
         for g in genes_here:
             rows = rows_of[g]
             if rows.size == 0:
