@@ -13,7 +13,8 @@ import pysam
 import pytest
 
 from varflow.errors import VarflowError
-from varflow.s2e.dataset import PersonalDataset, align_expression, apply_variant_options, compute_labels
+from varflow.s2e.dataset import ENCODINGS, PersonalDataset, align_expression, apply_variant_options, compute_labels
+from varflow.s2e.onehot import as_onehot
 from varflow.s2e.store import HaplotypeStore, prepare_chromosome
 from varflow.s2e.toydata import write_toy_data
 
@@ -90,27 +91,29 @@ def test_store_counts_cover_the_hard_cases(toy):
     assert total["n_variants"] > total["n_records"]  # multi-allelic records were split
 
 
-def test_items_equal_naive_construction(toy):
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_items_equal_naive_construction(toy, encoding):
+    """Both encodings (base codes one-hot encoded as the model does, and the float one-hot)."""
     data, out, _ = toy
     store = HaplotypeStore.load(out / "store")
     rng = np.random.default_rng(0)
     fasta = pysam.FastaFile(str(data.reference))
     vcf = pysam.VariantFile(str(data.vcf))
-    ds = PersonalDataset(store, np.zeros((0, 2)))
+    ds = PersonalDataset(store, np.zeros((0, 2)), encoding=encoding)
     seen = {"indel": 0, "minus": 0, "edge": 0, "conflict": 0, "tss_in_variant": 0}
     pairs = [(g, i) for g in range(store.n_genes) for i in rng.choice(len(store.samples), 6, replace=False)]
     for g, i in pairs:
         gene = store.genes.iloc[g]
         sample = store.samples[i]
-        item = PersonalDataset(store, np.array([[g, i]])).__getitems__([0])
+        item = PersonalDataset(store, np.array([[g, i]]), encoding=encoding).__getitems__([0])
         for hap, key in ((0, "hap1"), (1, "hap2")):
             expect = naive_window(fasta, vcf, gene.chrom, int(gene.tss), gene.strand, WINDOW, sample, hap)
             assert len(expect) == WINDOW
-            np.testing.assert_array_equal(item[key][0].numpy(), naive_onehot(expect),
+            np.testing.assert_array_equal(as_onehot(item[key]).numpy()[0], naive_onehot(expect),
                                           err_msg=f"gene {gene.gene_id} sample {sample} hap {hap}")
         ref = naive_window(fasta, vcf, gene.chrom, int(gene.tss), gene.strand, WINDOW, sample, None)
-        np.testing.assert_array_equal(item["ref"][0].numpy(), naive_onehot(ref))
-        single = ds.__class__(store, np.array([[g, i]]))[0]
+        np.testing.assert_array_equal(as_onehot(item["ref"]).numpy()[0], naive_onehot(ref))
+        single = ds.__class__(store, np.array([[g, i]]), encoding=encoding)[0]
         np.testing.assert_array_equal(single["hap1"].numpy(), item["hap1"][0].numpy())
         variants = store.gene_variants(g)
         carried = store.haplotype_alleles(g, np.array([2 * i, 2 * i + 1])).any(axis=1)
@@ -126,24 +129,27 @@ def test_items_equal_naive_construction(toy):
     assert seen["tss_in_variant"] > 3
 
 
-def test_batch_shares_reference_per_gene(toy):
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_batch_shares_reference_per_gene(toy, encoding):
     _, out, _ = toy
     store = HaplotypeStore.load(out / "store")
-    ds = PersonalDataset(store, np.array([[1, 0], [1, 1], [2, 0], [1, 2]]))
+    ds = PersonalDataset(store, np.array([[1, 0], [1, 1], [2, 0], [1, 2]]), encoding=encoding)
     batch = ds.__getitems__([0, 1, 2, 3])
-    assert batch["ref"].shape == (2, WINDOW, 4)
+    channels = ENCODINGS[encoding].channels
+    assert batch["ref"].shape == (2, WINDOW, *channels)
     assert batch["ref_index"].tolist() == [0, 0, 1, 0]
-    assert batch["hap1"].shape == (4, WINDOW, 4)
-    np.testing.assert_allclose(batch["hap1"].sum(-1).numpy(), 1.0)  # one-hot or N (0.25 x 4)
+    assert batch["hap1"].shape == (4, WINDOW, *channels)
+    np.testing.assert_allclose(as_onehot(batch["hap1"]).sum(-1).numpy(), 1.0)  # one-hot or N (0.25 x 4)
 
 
-def test_batch_arrays_are_recycled_only_when_released(toy):
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_batch_arrays_are_recycled_only_when_released(toy, encoding):
     """Batches are built in pooled arrays: a batch still held (even as a single tensor) is never
     overwritten by the next one; once every reference is gone its memory is reused."""
     _, out, _ = toy
     store = HaplotypeStore.load(out / "store")
     pairs = np.array([[g, i] for g in range(store.n_genes) for i in range(len(store.samples))])
-    ds = PersonalDataset(store, pairs)
+    ds = PersonalDataset(store, pairs, encoding=encoding)
     first = ds.__getitems__(list(range(0, 8)))
     hap1 = first["hap1"]
     expect = hap1.numpy().copy()

@@ -1,11 +1,12 @@
 """Torch datasets over the haplotype store, and labels computed from training individuals only.
 
-Items are channels-last one-hot windows, (L, 4) float32 (A, C, G, T; N = 0.25). A batch is built
-directly into preallocated arrays (``__getitems__``): each gene's buffer is one-hot encoded once per
-batch and every window of that gene (reference and haplotypes) is block-copied from it. The
-reference window of each gene appears once per batch (``ref`` (G_b, L, 4) with ``ref_index`` (B,)
-mapping items to it), so that the model computes the reference-branch embedding once per gene and
-batch.
+Items are windows in one of two encodings (``ENCODINGS``): ``"codes"`` (the default), (L,) uint8
+base codes (A, C, G, T = 0..3, N = 4; the model one-hot encodes them on its device), or
+``"onehot"``, channels-last (L, 4) float32 (A, C, G, T; N = 0.25), 16x the bytes. A batch is built
+directly into recycled arrays (``__getitems__``): each gene's buffer is encoded once per batch and
+every window of that gene (reference and haplotypes) is block-copied from it. The reference window
+of each gene appears once per batch (``ref`` (G_b, L[, 4]) with ``ref_index`` (B,) mapping items to
+it), so that the model computes the reference-branch embedding once per gene and batch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,9 +22,22 @@ import torch
 
 from varflow.errors import VarflowError
 from varflow.s2e.haplotypes import apply_copies, onehot
+from varflow.s2e.onehot import base_codes
 from varflow.s2e.store import HaplotypeStore
 
 log = logging.getLogger("varflow")
+
+
+class Encoding(NamedTuple):
+    """How windows are written: ``encode`` maps (B,) uint8 ASCII codes to (B, *channels) rows of ``dtype``."""
+
+    encode: Callable[..., np.ndarray]
+    channels: tuple[int, ...]
+    dtype: type
+
+
+ENCODINGS = {"codes": Encoding(base_codes, (), np.uint8), "onehot": Encoding(onehot, (4,), np.float32)}
+DEFAULT_ENCODING = "codes"
 
 
 @dataclass
@@ -94,7 +109,7 @@ def identity_collate(batch):
 
 
 class ArrayPool:
-    """Recycles the large float32 arrays that batches are built in.
+    """Recycles the large arrays that batches are built in (raw byte buffers, viewed as any dtype).
 
     A fresh multi-MB array costs a page fault per page on first touch (the kernel zeroes each page),
     about a third of the time to build a 40 kb batch. An array is handed out again only once its
@@ -108,23 +123,23 @@ class ArrayPool:
         self.capacity = capacity
         self._arrays: list[np.ndarray] = []
         # the count of an array that only a list refers to, measured the same way as the pool's
-        self._free_refcount = self._refcounts([np.empty(1, np.float32)])[0]
+        self._free_refcount = self._refcounts([np.empty(1, np.uint8)])[0]
 
     @staticmethod
     def _refcounts(arrays: list[np.ndarray]) -> list[int]:
         return [sys.getrefcount(a) for a in arrays]
 
-    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
-        """An uninitialised float32 array of ``shape`` (a view of a pooled buffer)."""
-        size = int(np.prod(shape))
+    def empty(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """An uninitialised array of ``shape`` and ``dtype`` (a view of a pooled buffer)."""
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
         fits = [a for a, count in zip(self._arrays, self._refcounts(self._arrays))
                 if count <= self._free_refcount and a.shape[0] >= size]
         if fits:
-            return min(fits, key=len)[:size].reshape(shape)
-        array = np.empty(size, np.float32)
+            return min(fits, key=len)[:size].view(dtype).reshape(shape)
+        array = np.empty(size, np.uint8)
         if len(self._arrays) < self.capacity:
             self._arrays.append(array)
-        return array.reshape(shape)
+        return array.view(dtype).reshape(shape)
 
     def __getstate__(self) -> dict:
         return {"capacity": self.capacity}
@@ -134,16 +149,18 @@ class ArrayPool:
 
 
 class PersonalDataset(torch.utils.data.Dataset):
-    """(reference, haplotype 1, haplotype 2) one-hot windows of (gene, sample) pairs with labels.
+    """(reference, haplotype 1, haplotype 2) windows of (gene, sample) pairs with labels.
 
     ``pairs``: (K, 2) int64 (store gene index, store sample index). ``labels`` may be None for
-    prediction-only use (labels are then NaN).
+    prediction-only use (labels are then NaN). ``encoding``: a key of ``ENCODINGS``.
     """
 
-    def __init__(self, store: HaplotypeStore, pairs: np.ndarray, labels: Labels | None = None):
+    def __init__(self, store: HaplotypeStore, pairs: np.ndarray, labels: Labels | None = None,
+                 encoding: str = DEFAULT_ENCODING):
         self.store = store
         self.pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         self.labels = labels
+        self.encoding = ENCODINGS[encoding]
         self.arrays = ArrayPool()
 
     def __len__(self) -> int:
@@ -155,28 +172,32 @@ class PersonalDataset(torch.utils.data.Dataset):
             return nan, nan
         return self.labels.mean[genes], self.labels.dev[genes, samples]
 
+    def _windows(self, n: int) -> np.ndarray:
+        """An uninitialised (n, L, *channels) array of the encoding's dtype from the pool."""
+        return self.arrays.empty((n, self.store.window, *self.encoding.channels), self.encoding.dtype)
+
     def haplotypes_into(self, g: int, i: int, table: np.ndarray, out1: np.ndarray, out2: np.ndarray) -> None:
-        """Write the one-hot haplotypes of sample ``i`` in gene ``g`` into (L, 4) arrays, copying from
+        """Write the haplotypes of sample ``i`` in gene ``g`` into (L, *channels) arrays, copying from
         ``table`` = ``gene_table(g)``."""
         alleles = self.store.haplotype_alleles(g, np.array([2 * i, 2 * i + 1]))
         apply_copies(table, self.store.window_copies(g, alleles[:, 0]), out1)
         apply_copies(table, self.store.window_copies(g, alleles[:, 1]), out2)
 
     def gene_table(self, g: int) -> np.ndarray:
-        """One-hot rows of gene ``g``'s oriented buffer, (B_g, 4) float32: every window of g copies from it."""
-        return onehot(self.store.oriented_buffer(g))
+        """Gene ``g``'s oriented buffer encoded, (B_g, *channels): every window of g copies from it."""
+        return self.encoding.encode(self.store.oriented_buffer(g))
 
     def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
         batch = self.__getitems__([k])
         return {key: batch[key][0] for key in ("ref", "hap1", "hap2", "mean", "dev", "gene", "sample")}
 
     def __getitems__(self, ks: list[int]) -> dict[str, torch.Tensor]:
+        """A batch of B items over G_b genes: ``ref`` (G_b, L, *channels), ``ref_index`` (B,) int64,
+        ``hap1``/``hap2`` (B, L, *channels), ``mean``/``dev`` (B,) float32, ``gene``/``sample`` (B,) int64."""
         pairs = self.pairs[np.asarray(ks, dtype=np.int64)]
         genes, samples = pairs[:, 0], pairs[:, 1]
         uniq, ref_index = np.unique(genes, return_inverse=True)
-        L, b = self.store.window, pairs.shape[0]
-        ref = self.arrays.empty((uniq.shape[0], L, 4))
-        h1, h2 = self.arrays.empty((b, L, 4)), self.arrays.empty((b, L, 4))
+        ref, h1, h2 = self._windows(uniq.shape[0]), self._windows(pairs.shape[0]), self._windows(pairs.shape[0])
         for j, g in enumerate(uniq.tolist()):
             table = self.gene_table(g)
             apply_copies(table, self.store.window_copies(g, None), ref[j])
@@ -191,12 +212,17 @@ class PersonalDataset(torch.utils.data.Dataset):
 
 
 class ReferenceDataset(torch.utils.data.Dataset):
-    """Reference-only windows of genes with their mean expression (the reference model's data)."""
+    """Reference-only windows of genes with their mean expression (the reference model's data).
 
-    def __init__(self, store: HaplotypeStore, genes: np.ndarray, labels: Labels | None = None):
+    ``encoding``: a key of ``ENCODINGS``, as for ``PersonalDataset``.
+    """
+
+    def __init__(self, store: HaplotypeStore, genes: np.ndarray, labels: Labels | None = None,
+                 encoding: str = DEFAULT_ENCODING):
         self.store = store
         self.genes = np.asarray(genes, dtype=np.int64)
         self.labels = labels
+        self.encoding = ENCODINGS[encoding]
 
     def __len__(self) -> int:
         return self.genes.shape[0]
@@ -205,10 +231,11 @@ class ReferenceDataset(torch.utils.data.Dataset):
         return self.__getitems__([k])
 
     def __getitems__(self, ks: list[int]) -> dict[str, torch.Tensor]:
+        """``ref`` (B, L, *channels), ``mean`` (B,) float32, ``gene`` (B,) int64."""
         genes = self.genes[np.asarray(ks, dtype=np.int64)]
-        ref = np.empty((genes.shape[0], self.store.window, 4), np.float32)
+        ref = np.empty((genes.shape[0], self.store.window, *self.encoding.channels), self.encoding.dtype)
         for j, g in enumerate(genes):
-            onehot(self.store.window_codes(int(g), None), out=ref[j])
+            self.encoding.encode(self.store.window_codes(int(g), None), out=ref[j])
         mean = self.labels.mean[genes] if self.labels is not None else np.full(genes.shape[0], np.nan, np.float32)
         return {"ref": torch.from_numpy(ref), "mean": torch.from_numpy(np.asarray(mean, np.float32)),
                 "gene": torch.from_numpy(genes.copy())}

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from varflow.s2e.onehot import as_onehot
+
 
 @dataclass
 class ModelConfig:
@@ -58,7 +60,7 @@ class Trunk(nn.Module):
         self.pool = nn.AvgPool1d(cfg.pool, ceil_mode=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.conv1(nn.functional.pad(x.transpose(1, 2), (4, 5))))
+        x = torch.relu(self.conv1(nn.functional.pad(as_onehot(x).transpose(1, 2), (4, 5))))
         # Only the two full-resolution convolutions (nearly all of the compute) run in bf16 under
         # autocast; pooling and the residual blocks run in float32. Each pooling level shrinks a
         # variant's local change relative to the pooled values (~1e-4 after the last level at 40 kb),
