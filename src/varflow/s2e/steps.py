@@ -19,7 +19,8 @@ from varflow.s2e.models import model_from_bundle
 from varflow.s2e.schemas import GENE_METRICS, PREDICTIONS
 from varflow.s2e.store import HaplotypeStore, prepare_chromosome
 from varflow.s2e.train import TrainConfig, load_bundle, prepare_training_data, train_models
-from varflow.s2e.variant_effects import variant_effects
+from varflow.s2e.variant_effects import SCORE_COLUMNS, variant_effects
+from varflow.s2e.variant_truth import score_against_truth
 
 log = logging.getLogger("varflow")
 
@@ -111,3 +112,21 @@ def effects(store: list[Path], model: Path, out: Path, *, tracks: Path | None = 
         write_npz(tracks, {"gene_id": hstore.genes["gene_id"].to_numpy(dtype=str)[chosen], "gxi": track},
                   provenance)
     return {"n_scores": int(len(scores)), "n_genes": int(scores["gene_id"].nunique()) if len(scores) else 0}
+
+
+def read_scores(path: Path) -> pd.DataFrame:
+    """A variant_scores table written by ``effects``: variant_id, gene_id and the score columns."""
+    df = read_table(path, "variant_scores")
+    missing = [c for c in ("gene_id", *SCORE_COLUMNS) if c not in df.columns]
+    if missing:
+        raise VarflowError(f"{path}: missing column(s) {', '.join(missing)} (expects the columns "
+                           f"'s2e variant-effects' writes: variant_id, gene_id, {', '.join(SCORE_COLUMNS)})")
+    return df
+
+
+def variant_truth(scores: Path, truth: Path, out: Path) -> dict:
+    """Writes ``out`` (JSON): |ISM| and |gxi| of the scored pairs against the causal variant-gene
+    pairs of the simulator's truth table (schema causal_variants), per class snv/indel."""
+    summary = score_against_truth(read_scores(scores), read_table(truth, "causal_variants"))
+    _write_json(summary, out)
+    return summary
