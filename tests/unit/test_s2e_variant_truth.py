@@ -189,3 +189,19 @@ def test_controls_are_the_same_length_change_elsewhere():
     near_tss = control_junctions(L // 2 - 10, 2, L // 2, n=4, spacing=50)
     assert near_tss.tolist() == [L // 2 - 60, L // 2 - 110, L // 2 - 160, L // 2 - 210]   # never past the TSS
     assert control_junctions(12, -5, L // 2, n=4, spacing=10).tolist() == [22, 32, 42, 52]  # nor the window end
+
+
+def test_report_shows_the_truth_table(tmp_path):
+    from varflow.report.sections import s2e
+
+    scores, truth = _pairs(np.random.default_rng(5))
+    truth = truth[truth["variant_id"].map(variant_class_of) == "snv"]
+    root = tmp_path / "s2e"
+    (root / "evaluate").mkdir(parents=True)
+    write_table(scores, root / "variant_effects.parquet", "variant_scores")
+    write_table(truth, tmp_path / "t.parquet", "causal_variants")
+    assert "causal pairs are not scored" in s2e(tmp_path)
+    res = steps.variant_truth(root / "variant_effects.parquet", tmp_path / "t.parquet", root / "evaluate" / "variant_truth.json")
+    html = s2e(tmp_path)
+    assert "AUROC |ISM|" in html and "<td>indel</td><td>0</td><td>60</td><td>n/a</td>" in html
+    assert f"{res['classes']['snv']['auroc_ism_abs']:.4g}" in html

@@ -1,7 +1,8 @@
 """s2e: sequence-to-expression models trained on personal genomes (the SAGE-net method).
 
 Steps: prepare (haplotype store, one VCF pass per chromosome) -> train (reference then personal
-model) -> evaluate (held-out individuals, elastic-net baseline) -> variant-effects (ISM, grad x input).
+model) -> evaluate (held-out individuals, elastic-net baseline) -> variant-effects (ISM, grad x input)
+-> variant-truth (those effects against known causal variants, on simulated cohorts).
 """
 
 from __future__ import annotations
@@ -134,4 +135,19 @@ def variant_effects_cmd(
     res = effects(list(store), model, out, tracks=tracks, device=resolve_device(device), batch_size=batch_size,
                   genes=_split_list(genes), provenance=provenance("s2e variant-effects", params))
     log.info("s2e variant-effects: %d scores over %d genes -> %s", res["n_scores"], res["n_genes"], out)
+    typer.echo(json.dumps(res))
+
+
+@app.command("variant-truth")
+@handles_errors
+def variant_truth_cmd(
+    scores: Path = typer.Option(..., "--scores", help="Parquet written by 'variant-effects'."),
+    truth: Path = typer.Option(..., "--truth", help="Causal variant-gene pairs: variant_id, gene_id, effect, mechanism, motif (a simulated cohort's truth/causal_variants.parquet)."),
+    out: Path = typer.Option(..., "--out", help="JSON: per class (snv, indel, all) AUROC/AUPRC of |ISM| and |gxi|, ISM sign agreement, indel/SNV comparability."),
+) -> None:
+    """Score the variant effects against known causal variants (simulated cohorts)."""
+    from varflow.s2e.steps import variant_truth
+
+    res = variant_truth(scores, truth, out)
+    log.info("s2e variant-truth: %d of %d causal pairs scored -> %s", res["n_causal_scored"], res["n_causal_truth"], out)
     typer.echo(json.dumps(res))

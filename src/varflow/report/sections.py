@@ -107,6 +107,26 @@ def shrink(results: Path) -> str:
     return "".join(body)
 
 
+def _variant_truth(path: Path) -> str:
+    """The variant effects against the simulated truth (``s2e variant-truth``'s JSON): per class
+    AUROC/AUPRC of |ISM| and |gxi| for causal vs other pairs, sign agreement, indel/SNV comparability."""
+    if not path.exists():
+        return note("No simulated truth for these variant effects: causal pairs are not scored.")
+    v = _json(path)
+    cols = {"n_causal": "causal pairs", "n_other": "other pairs", "auroc_ism_abs": "AUROC |ISM|",
+            "auprc_ism_abs": "AUPRC |ISM|", "auroc_gxi_abs": "AUROC |gxi|", "auprc_gxi_abs": "AUPRC |gxi|",
+            "prevalence": "AUPRC of chance", "sign_agreement_ism": "ISM sign = true sign"}
+    rows = [{"class": name, **{label: "n/a" if m.get(key) is None else m[key] for key, label in cols.items()}}
+            for name, m in v["classes"].items()]
+    c = v["indel_vs_snv"]
+    comparability = (f"Indel vs SNV scores: median |ISM| ratio {number(c['median_ism_abs_ratio'])}; indels are "
+                     f"{number(c['indel_share_top_k'])} of the top {c['top_k']} pairs by |ISM| and "
+                     f"{number(c['indel_share_all'])} of all pairs.")
+    return (f"<h3>Variant effects against the simulated truth</h3><p>{v['n_causal_scored']} of "
+            f"{v['n_causal_truth']} causal variant-gene pairs lie in a model window; n/a: a class without "
+            f"causal (or other) pairs.</p>" + table(pd.DataFrame(rows)) + f"<p>{comparability}</p>")
+
+
 def s2e(results: Path) -> str:
     root = results / "s2e"
     if not root.is_dir():
@@ -127,6 +147,7 @@ def s2e(results: Path) -> str:
         df = pd.read_parquet(effects)
         score = "s2e_ism_abs" if "s2e_ism_abs" in df else df.select_dtypes("number").columns[0]
         body.append("<h3>Top variant effects (in-silico mutagenesis)</h3>" + table(df.nlargest(TOP, score)))
+        body.append(_variant_truth(root / "evaluate" / "variant_truth.json"))
     return "".join(body)
 
 

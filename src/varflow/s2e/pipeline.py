@@ -41,8 +41,9 @@ def _config(params: dict[str, Any], quick: bool, seed: int) -> tuple[int, TrainC
 
 
 def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir: Path, *, params: dict[str, Any],
-              seed: int = 0, device: str = "auto", quick: bool = False) -> dict:
-    """Run the four steps into ``outdir`` (store/, model/, evaluate/, variant_effects.parquet)."""
+              seed: int = 0, device: str = "auto", quick: bool = False, truth: Path | None = None) -> dict:
+    """Run the four steps into ``outdir`` (store/, model/, evaluate/, variant_effects.parquet); with
+    ``truth`` (causal variant-gene pairs) also score the effects against it (evaluate/variant_truth.json)."""
     outdir = Path(outdir)
     device = resolve_device(device)
     window, cfg = _config(params, quick, seed)
@@ -58,6 +59,8 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
                              with_enet=True, provenance=prov)
     effects = steps.effects([store], outdir / "model" / "model.pt", outdir / "variant_effects.parquet",
                             tracks=outdir / "gxi_tracks.npz", device=device, provenance=prov)
+    if truth is not None:
+        steps.variant_truth(outdir / "variant_effects.parquet", truth, outdir / "evaluate" / "variant_truth.json")
     return {"best_epoch": summary.get("best_epoch"),
             "median_pearson_model": metrics["median_pearson_model"],
             "median_pearson_enet": metrics.get("median_pearson_enet"),
@@ -72,6 +75,8 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     a params file) and the in-process extras ``s2e_tiny``, ``s2e_batch_size``,
     ``s2e_max_batches_per_epoch``, ``s2e_individual_splits``, ``s2e_snvs_only``, ``s2e_max_ref_mismatch``,
     ``s2e_allow_unphased`` (``DEMO_PARAMS`` uses some of them); a value given here beats ``quick``.
+    A simulated cohort's ``causal_variants`` truth is scored against (evaluate/variant_truth.json).
     """
+    truth = cohort.path("causal_variants") if "causal_variants" in cohort.files else None
     return run_steps(cohort.path("vcf"), cohort.path("reference"), cohort.path("genes"), cohort.path("expression"),
-                     outdir, params=dict(params or {}), seed=seed, device=device, quick=quick)
+                     outdir, params=dict(params or {}), seed=seed, device=device, quick=quick, truth=truth)
