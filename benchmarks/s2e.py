@@ -127,28 +127,44 @@ def median_rates(passes: list[dict[str, tuple[float, float]]]) -> dict[str, floa
     return out
 
 
-def biallelic_vcf(src: Path, dst: Path, snvs_only: bool = False) -> Path:
+def keep_allele(alleles: str, ref: str, alt: str, start: int, last_end: int) -> bool:
+    """Whether a bi-allelic record enters the ``alleles`` set: ``all``; ``snvs`` (1-bp REF and ALT);
+    ``atomic`` (SNVs and indels that keep REF's first base and add or remove bases after it, none
+    overlapping the previous kept record: the normalised form GenVarLoader asks for)."""
+    snv = len(ref) == 1 and len(alt) == 1
+    if alleles == "snvs":
+        return snv
+    if alleles == "atomic":
+        indel = (len(ref) == 1 or len(alt) == 1) and ref[0] == alt[0] and len(ref) != len(alt)
+        return (snv or indel) and start >= last_end
+    return True
+
+
+def biallelic_vcf(src: Path, dst: Path, alleles: str) -> tuple[Path, set[tuple[int, str, str]]]:
     """A bgzipped, indexed copy of ``src`` with each multi-allelic record split into one bi-allelic
-    record per ALT (GT allele j -> 1, other ALTs -> 0): the normalisation GenVarLoader requires and
-    the store applies itself. ``snvs_only`` keeps only single-base REF and ALT."""
-    lines = []
+    record per ALT (GT allele j -> 1, other ALTs -> 0; GenVarLoader rejects multi-allelic records, the
+    store splits them itself), keeping the ``alleles`` set (``keep_allele``). Returns the path and the
+    kept (POS, REF, ALT)."""
+    lines, kept, last_end = [], set(), -1
     with gzip.open(src, "rt") as handle:
         for line in handle:
             if line.startswith("#"):
                 lines.append(line)
                 continue
             f = line.rstrip("\n").split("\t")
-            alts = f[4].split(",")
+            pos, ref, alts = int(f[1]), f[3], f[4].split(",")
             for j, alt in enumerate(alts, start=1):
-                if snvs_only and (len(f[3]) != 1 or len(alt) != 1):
+                if not keep_allele(alleles, ref, alt, pos, last_end):
                     continue
                 keep = {str(j): "1", ".": "."}
                 gts = f[9:] if len(alts) == 1 else [re.sub(r"[0-9.]+", lambda m: keep.get(m.group(), "0"), gt)
                                                     for gt in f[9:]]
                 lines.append("\t".join(f[:4] + [alt] + f[5:9] + gts) + "\n")
+                kept.add((pos, ref, alt))
+                last_end = pos + len(ref)
     text = dst.with_suffix("")
     text.write_text("".join(lines))
-    return Path(pysam.tabix_index(str(text), preset="vcf", force=True))
+    return Path(pysam.tabix_index(str(text), preset="vcf", force=True)), kept
 
 
 class GenVarLoader:
@@ -163,7 +179,7 @@ class GenVarLoader:
         offset = np.where(genes["strand"] == "-", left_offset(store.window, True), left_offset(store.window, False))
         self.start = genes["tss"].to_numpy() - offset   # (G,) genomic window starts
         t0 = time.perf_counter()
-        ds = self.dataset("all", snvs_only=False)
+        ds, _ = self.dataset("all")
         self.write_s = time.perf_counter() - t0
         self.haps, self.ref = ds.with_seqs("haplotypes"), ds.with_seqs("reference")
         self.region = self.gene_regions(ds)
@@ -171,18 +187,19 @@ class GenVarLoader:
         self.sample = np.array([sample_of[name] for name in store.samples])
         self.info = {"version": gvl.__version__, "write_s": round(self.write_s, 2), **self.agreement(20)}
 
-    def dataset(self, name: str, snvs_only: bool):
-        """A GenVarLoader dataset of the genes' windows (BED: window start/end, strand) from the cohort VCF."""
+    def dataset(self, alleles: str):
+        """A GenVarLoader dataset of the genes' windows (BED: window start/end, strand) from the cohort
+        VCF's ``alleles`` set (``keep_allele``), and the kept (POS, REF, ALT)."""
         import polars as pl
 
         genes = self.store.genes
         bed = pl.DataFrame({"chrom": genes["chrom"].tolist(), "chromStart": self.start,
                             "chromEnd": self.start + self.store.window, "strand": genes["strand"].tolist()})
-        vcf = biallelic_vcf(self.data.vcf, self.tmp / f"{name}.vcf.gz", snvs_only)
+        vcf, kept = biallelic_vcf(self.data.vcf, self.tmp / f"{alleles}.vcf.gz", alleles)
         with contextlib.redirect_stdout(sys.stderr):  # it prints the dataset; stdout is the JSON line's
-            self.gvl.write(self.tmp / f"gvl_{name}", bed, variants=self.genoray.VCF(str(vcf)), overwrite=True)
-            return self.gvl.Dataset.open(self.tmp / f"gvl_{name}", reference=str(self.data.reference)
-                                         ).with_len(self.store.window)
+            self.gvl.write(self.tmp / f"gvl_{alleles}", bed, variants=self.genoray.VCF(str(vcf)), overwrite=True)
+            ds = self.gvl.Dataset.open(self.tmp / f"gvl_{alleles}", reference=str(self.data.reference))
+        return ds.with_len(self.store.window), kept
 
     def gene_regions(self, ds) -> np.ndarray:
         """(G,) GenVarLoader region index of each store gene (matched by window start and strand)."""
@@ -202,22 +219,25 @@ class GenVarLoader:
         return rate(n, lambda: [self.items(lo, min(lo + self.batch, n)) for lo in range(0, n, self.batch)])
 
     def agreement(self, n_items: int) -> dict:
-        """Reference windows of every gene and the haplotypes of the first ``n_items`` pairs against the
-        store's: with all variants, and with SNVs only (a second dataset and a filtered store)."""
+        """Reference windows of every gene, and the haplotypes of the first ``n_items`` pairs for each
+        allele set (``keep_allele``: a dataset of its own, the store restricted to the same alleles),
+        against the store's."""
         ref = self.ref[self.region, np.zeros_like(self.region)].view(np.uint8)
         out = {"reference_windows_equal": all(np.array_equal(ref[g], self.store.window_codes(g, None))
                                               for g in range(self.store.n_genes))}
-        out["all_variants"] = self.compare_haplotypes(self.store, self.haps, n_items)
-        snv_store = HaplotypeStore(self.store.shards)
-        snv_store.set_variant_filter([(sh["var_rlen"] == 1) & (sh["var_alen"] == 1) for sh in snv_store.shards])
-        out["snvs_only"] = self.compare_haplotypes(snv_store, self.dataset("snvs", snvs_only=True).with_seqs(
-            "haplotypes"), n_items)
+        for alleles in ("all", "snvs", "atomic"):
+            ds, kept = self.dataset(alleles)
+            store = HaplotypeStore(self.store.shards)
+            store.set_variant_filter([np.array([(int(p), r, a) in kept for p, r, a in
+                                                zip(sh["var_pos"], sh["var_ref"], sh["var_alt"])], dtype=bool)
+                                      for sh in store.shards])
+            out[alleles] = self.compare_haplotypes(store, ds.with_seqs("haplotypes"), n_items)
         return out
 
     def compare_haplotypes(self, store: HaplotypeStore, haps, n_items: int) -> dict:
-        """Haplotypes equal, and the median fraction of window positions equal when aligned at the TSS
-        (the store's anchor) or at the window start (shifted by the net length change of the carried
-        indels between window start and TSS, genomic orientation)."""
+        """Haplotypes equal, equal once aligned at the window start (shifted by the net length change of
+        the carried indels between window start and TSS, genomic orientation), and the median fraction
+        of window positions equal when aligned at the TSS (the store's anchor) or at the window start."""
         equal, at_tss, at_start = 0, [], []
         for g, i in self.pairs[:n_items].tolist():
             theirs = haps[self.region[g], self.sample[i]].view(np.uint8)
@@ -230,6 +250,7 @@ class GenVarLoader:
                 at_tss.append(fraction_equal(*genomic, 0))
                 at_start.append(fraction_equal(*genomic, self.upstream_length_change(store, g, alleles[:, h])))
         return {"haplotypes": 2 * n_items, "equal": equal,
+                "equal_at_window_start": int(np.sum(np.equal(at_start, 1.0))),
                 "median_fraction_equal_at_tss": round(float(np.median(at_tss)), 3),
                 "median_fraction_equal_at_window_start": round(float(np.median(at_start)), 3)}
 
@@ -344,12 +365,12 @@ def gpu_training(store: HaplotypeStore, args, rng, encoding: str) -> dict:
     pairs = np.stack([genes, rng.integers(0, len(store.samples), genes.shape[0])], axis=1)
     batches = [list(range(i, i + 32)) for i in range(0, pairs.shape[0] - 31, 32)]
     workers = max(1, min(8, (os.cpu_count() or 2) - 2))
-    loader = torch.utils.data.DataLoader(PersonalDataset(store, pairs, encoding=encoding), batch_sampler=batches,
+    dataset = PersonalDataset(store, pairs, encoding=encoding)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches,
                                          collate_fn=identity_collate, num_workers=workers, pin_memory=True,
                                          prefetch_factor=4)
     wait = step = 0.0
     done = 0
-    t_start = None
     it = iter(loader)
     for k in range(len(batches)):
         t0 = time.perf_counter()
@@ -365,14 +386,12 @@ def gpu_training(store: HaplotypeStore, args, rng, encoding: str) -> dict:
         torch.cuda.synchronize()
         t2 = time.perf_counter()
         if k >= 5:  # after warm-up
-            t_start = t_start or t0
             wait += t1 - t0
             step += t2 - t1
             done += 32
     total = wait + step
     # the GPU alone: the same step on one resident batch
-    b = next(iter(torch.utils.data.DataLoader(PersonalDataset(store, pairs, encoding=encoding), batch_sampler=batches[:1],
-                                              collate_fn=identity_collate)))
+    b = dataset.__getitems__(batches[0])
     args_gpu = [b["ref"].cuda(), b["ref_index"].cuda(), b["hap1"].cuda(), b["hap2"].cuda()]
     torch.cuda.synchronize()
     t0 = time.perf_counter()
