@@ -131,7 +131,11 @@ workflow {
              dir.resolve(manifest.files.genes), dir.resolve(manifest.files.expression)]
         }
         ch_chroms = ch_manifest.flatMap { _meta, _dir, manifest -> manifest.info.chromosomes }
-        S2E(ch_s2e, ch_chroms)
+        // a simulated cohort's truth: its variant effects are scored against the causal pairs
+        ch_s2e_truth = ch_manifest
+            .filter { _meta, _dir, manifest -> manifest.files.causal_variants }
+            .map { meta, dir, manifest -> [meta, dir.resolve(manifest.files.causal_variants)] }
+        S2E(ch_s2e, ch_chroms, ch_s2e_truth)
         ch_eqtl_extra = S2E.out.variant_scores
     }
 
