@@ -175,6 +175,19 @@ def test_indel_far_from_signal_scores_near_zero(minus):
     assert -1.75 < ism[3] < -0.5                               # breaking a motif keeps its (phase-weighted) loss
 
 
+def test_indel_over_the_tss_or_at_the_window_end_keeps_plain_ism():
+    buf = _buffer(np.random.default_rng(6), [PAD + 300, PAD + 1_300])
+    tss = PAD + L // 2
+    variants = [_allele(buf, tss - 2, 5), _allele(buf, tss - 1, 2, "GGT"), _allele(buf, PAD + 1, 1, "AAAA")]
+    ref, alts, spans = _windows(buf, False, variants)
+    base = _score_phased_motifs(ref[None])[0]
+
+    def score(w: np.ndarray) -> np.ndarray:
+        return _score_phased_motifs(w) - base
+
+    assert (ism_scores(score, ref, alts, spans) == score(alts)).all()
+
+
 def test_controls_are_the_same_length_change_elsewhere():
     buf = _buffer(np.random.default_rng(4), [])
     s = PAD + 400

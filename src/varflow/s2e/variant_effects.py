@@ -77,7 +77,8 @@ def _indel_controls(ref: np.ndarray, alt: np.ndarray, start: int, ref_len: int, 
     """Length controls of one indel in the oriented window (flipped when it lies right of the TSS).
 
     ``start``: oriented window index of the allele's first REF base (the lowest index of its span).
-    An allele spanning the TSS or reaching a window end has no controls: (0, L).
+    An allele whose REF span covers the TSS, or whose alt bases lie within ``|delta|`` bp of the
+    window end on its side, has no controls: (0, L) (its ISM stays plain).
     """
     L, delta, tss = ref.shape[0], alt_len - ref_len, ref.shape[0] // 2
     if start + ref_len <= tss and start + ref_len - alt_len >= abs(delta):
