@@ -25,11 +25,11 @@ CLASSES = ("snv", "indel")
 
 def variant_class(variant_id: pd.Series) -> np.ndarray:
     """(N,) 'snv' | 'indel' from ids ``chrom:pos:ref:alt`` (equal REF/ALT length: 'snv')."""
-    parts = variant_id.str.rsplit(":", n=3, expand=True)
-    if parts.shape[1] != 4 or parts.isna().any(axis=None):
-        bad = variant_id[parts.isna().any(axis=1)].iloc[0] if parts.shape[1] == 4 else variant_id.iloc[0]
-        raise VarflowError(f"variant id {bad!r} is not chrom:pos:ref:alt")
-    return np.where(parts[2].str.len() == parts[3].str.len(), "snv", "indel")
+    parts = variant_id.str.split(":")
+    bad = parts.str.len() != 4
+    if bad.any():
+        raise VarflowError(f"variant id {variant_id[bad].iloc[0]!r} is not chrom:pos:ref:alt")
+    return np.where(parts.str[2].str.len() == parts.str[3].str.len(), "snv", "indel").astype(str)
 
 
 def label_pairs(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
