@@ -52,6 +52,7 @@ class SimulationConfig:
     n_genes_per_chrom: int = 20
     n_individuals: int = 200
     cis_window: int = 20_000          # half-width: each TSS keeps this much sequence on both sides
+    regulatory_reach: int | None = None  # max TSS distance of enhancers / causal variants (None: cis_window)
     gene_spacing: int = 40_000        # minimum TSS-to-TSS distance, so cis windows do not share elements
     gc: float = 0.41
     cpg_retention: float = 0.25       # CpG observed/expected after depletion
@@ -73,8 +74,10 @@ class SimulationConfig:
     PRESETS = {
         "tiny": dict(n_chromosomes=3, chrom_length=420_000, n_genes_per_chrom=9, n_individuals=80,
                      gwas=dict(n_individuals=500, n_traits=2)),
+        # The demo's elements and causal variants lie within 4 kb of the TSS, inside the 8 kb window its
+        # s2e stage can train on 2 CPU cores (docs/s2e.md); fine-mapping keeps the 20 kb cis window.
         "demo": dict(n_chromosomes=5, chrom_length=1_000_000, n_genes_per_chrom=20, n_individuals=200,
-                     gwas=dict(n_individuals=2500, n_traits=2)),
+                     regulatory_reach=4_000, gwas=dict(n_individuals=2500, n_traits=2)),
     }
     SCALED = ("chrom_length", "n_genes_per_chrom", "n_individuals")
 
@@ -121,6 +124,11 @@ class SimulationConfig:
         positive_int("n_genes_per_chrom")
         positive_int("n_individuals", 10)
         positive_int("cis_window", 2_500)
+        if self.regulatory_reach is not None:
+            positive_int("regulatory_reach", 2_500)
+            if self.regulatory_reach > self.cis_window:
+                raise VarflowError(f"regulatory-reach ({self.regulatory_reach}) cannot exceed cis-window "
+                                   f"({self.cis_window})")
         positive_int("gene_spacing")
         positive_int("chrom_length")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
@@ -144,6 +152,11 @@ class SimulationConfig:
         if not 0 <= self.n_dl_informative <= min(4, self.n_dl_columns):
             raise VarflowError("n_dl_informative must be between 0 and min(4, n_dl_columns)")
         self.gwas.check()
+
+    @property
+    def reach(self) -> int:
+        """Largest distance (bp) from a TSS at which regulatory elements and causal variants are placed."""
+        return self.cis_window if self.regulatory_reach is None else self.regulatory_reach
 
     @property
     def chromosomes(self) -> list[str]:
@@ -199,7 +212,7 @@ def _simulate_chromosome(config: SimulationConfig, ci: int, timer: StageTimer) -
         genes = place_genes(name, config.chrom_length, config.n_genes_per_chrom, config.cis_window,
                             config.gene_spacing, rng, first_index=ci * config.n_genes_per_chrom + 1)
         layout = design_chromosome(name, seq, genes, haps.positions, haps.maf, rng,
-                                   cis_window=config.cis_window, null_fraction=config.null_gene_fraction,
+                                   regulatory_reach=config.reach, null_fraction=config.null_gene_fraction,
                                    causal_counts=config.causal_counts, min_causal_maf=config.min_causal_maf,
                                    break_fraction=config.break_fraction)
         mask = np.zeros(seq.size, dtype=bool)

@@ -58,13 +58,14 @@ def _orient(site: np.ndarray, strand: str) -> np.ndarray:
 
 
 def design_chromosome(chrom: str, seq: np.ndarray, genes: pd.DataFrame, site_pos: np.ndarray,
-                      site_maf: np.ndarray, rng: np.random.Generator, *, cis_window: int,
+                      site_maf: np.ndarray, rng: np.random.Generator, *, regulatory_reach: int,
                       null_fraction: float, causal_counts: tuple[float, ...], min_causal_maf: float,
                       break_fraction: float, motifs: tuple[Motif, ...] = MOTIFS) -> RegulatoryLayout:
     """Lay out elements, plant motif instances into ``seq`` (modified in place), pick designed causal SNVs.
 
     ``site_pos`` (n_sites,) 0-based positions of the segregating sites, ``site_maf`` their MAF in
-    the expression cohort. ``causal_counts[i]`` is the probability that a non-null gene gets i + 1
+    the expression cohort. Enhancer centres lie 2,000 to ``regulatory_reach`` - 1,500 bp from the TSS
+    and designed causal variants within ``regulatory_reach`` - 1,000 bp of it. ``causal_counts[i]`` is the probability that a non-null gene gets i + 1
     designed causal variants.
     """
     length = seq.size
@@ -102,7 +103,7 @@ def design_chromosome(chrom: str, seq: np.ndarray, genes: pd.DataFrame, site_pos
         for _ in range(int(rng.integers(2, 5))):
             for _attempt in range(30):
                 size = int(rng.integers(300, 700))
-                centre = tss + int(rng.choice([-1, 1]) * rng.integers(2_000, max(cis_window - 1_500, 2_001)))
+                centre = tss + int(rng.choice([-1, 1]) * rng.integers(2_000, max(regulatory_reach - 1_500, 2_001)))
                 start = centre - size // 2
                 if occ.element_free(start, start + size):
                     add_element(gene.gene_id, start, start + size, "enhancer", rng.uniform(0.3, 0.9))
@@ -120,7 +121,7 @@ def design_chromosome(chrom: str, seq: np.ndarray, genes: pd.DataFrame, site_pos
             continue
         n_causal = int(rng.choice(len(causal_counts), p=np.asarray(causal_counts) / sum(causal_counts))) + 1
         tss = int(gene.tss)
-        near = (np.abs(site_pos - tss) <= cis_window - 1_000) & (site_maf >= min_causal_maf) & isolated
+        near = (np.abs(site_pos - tss) <= regulatory_reach - 1_000) & (site_maf >= min_causal_maf) & isolated
         candidates = rng.permutation(np.flatnonzero(near))
         placed = 0
         for idx in candidates:
