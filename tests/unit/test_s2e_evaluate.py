@@ -121,3 +121,35 @@ def test_params_file_names_missing_inputs(tmp_path):
     with pytest.raises(VarflowError, match=r"cohort.yaml: no 'genes' \(the s2e workflow needs it\)"):
         run_workflow("s2e", tmp_path / "out", params=tmp_path / "p.yaml")
     assert not (tmp_path / "out").exists()
+
+
+def test_gene_split_figures_match_an_independent_computation():
+    """Medians per split over the same genes with an undefined r as 0, ratio, across-gene r of means."""
+    from varflow.s2e.evaluate import _split_figures
+
+    rng = np.random.default_rng(3)
+    n = 30
+    metrics = pd.DataFrame({
+        "gene_split": np.repeat(["train", "val", "test"], 10),
+        "pearson_model": rng.uniform(-0.2, 0.8, n),
+        "pearson_enet": np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0.0, 0.9, n)),
+        "mean_observed": rng.normal(7, 1.5, n),
+    })
+    metrics["mean_predicted"] = metrics["mean_observed"] + rng.normal(0, 1, n)
+    metrics["mean_predicted_reference"] = metrics["mean_observed"] + rng.normal(0, 2, n)
+    figures = _split_figures(metrics, with_enet=True)
+    assert set(figures) == {"train", "val", "test", "all"}
+    for split, rows in (("train", slice(0, 10)), ("val", slice(10, 20)), ("test", slice(20, 30)),
+                        ("all", slice(0, 30))):
+        part = metrics.iloc[rows]
+        model = float(np.median(part["pearson_model"]))
+        enet = float(np.median(np.nan_to_num(part["pearson_enet"].to_numpy(), nan=0.0)))
+        fig = figures[split]
+        assert fig["n_genes"] == len(part)
+        assert fig["median_pearson_model"] == pytest.approx(model)
+        assert fig["median_pearson_enet"] == pytest.approx(enet)
+        assert fig["model_over_enet"] == pytest.approx(model / enet)
+        assert fig["mean_pearson_personal"] == pytest.approx(
+            np.corrcoef(part["mean_observed"], part["mean_predicted"])[0, 1])
+        assert fig["mean_pearson_reference"] == pytest.approx(
+            np.corrcoef(part["mean_observed"], part["mean_predicted_reference"])[0, 1])

@@ -127,6 +127,24 @@ def _variant_truth(path: Path) -> str:
             f"causal (or other) pairs.</p>" + table(pd.DataFrame(rows)) + f"<p>{comparability}</p>")
 
 
+def _gene_splits(by_split: dict) -> str:
+    """Held-out individuals and held-out genes side by side: one row per gene split."""
+    if not by_split:
+        return ""
+    labels = {"n_genes": "genes", "median_pearson_model": "median r, personal model",
+              "median_pearson_enet": "median r, elastic net", "model_over_enet": "model / elastic net",
+              "mean_pearson_reference": "r of gene means, reference model",
+              "mean_pearson_personal": "r of gene means, personal model"}
+    seen = {"train": "train (seen in training)", "val": "val (never seen)", "test": "test (never seen)",
+            "all": "all genes"}
+    rows = [{"gene split": seen.get(split, split), **{label: fig.get(key) for key, label in labels.items()
+                                                      if key in fig}} for split, fig in by_split.items()]
+    return ("<h3>Held-out genes</h3><p>Per-gene r: observed vs predicted deviation over the test individuals; "
+            "genes on validation and test chromosomes were never seen by the models (the elastic net is fitted "
+            "per gene, on every gene's training individuals). An undefined r (constant prediction) counts "
+            "as 0.</p>" + table(pd.DataFrame(rows)))
+
+
 def s2e(results: Path) -> str:
     root = results / "s2e"
     if not root.is_dir():
@@ -141,6 +159,7 @@ def s2e(results: Path) -> str:
             "median per-gene Pearson, elastic net": m.get("median_pearson_enet"),
             "across-gene Pearson of means (test genes)": m.get("across_gene_pearson_mean_test"),
         }))
+        body.append(_gene_splits(m.get("by_gene_split", {})))
     body.append(images(_pngs(root / "evaluate")))
     effects = root / "variant_effects.parquet"
     if effects.exists():

@@ -8,9 +8,10 @@ GENE_METRICS = TableSchema(
         Column("n_variants", "int", "variants applied in the gene window"),
         Column("pearson_model", "float", "per-gene Pearson r over test individuals", nullable=True),
         Column("mean_observed", "float", "gene mean over training individuals"),
-        Column("mean_predicted", "float", "reference-sequence prediction of the gene mean"),
+        Column("mean_predicted", "float", "personal model's prediction of the gene mean from the reference"),
     ), "Held-out evaluation of the personal model per gene.",
-    optional=(Column("pearson_enet", "float", nullable=True), Column("enet_variants", "int")))
+    optional=(Column("pearson_enet", "float", nullable=True), Column("enet_variants", "int"),
+              Column("mean_predicted_reference", "float", "reference model's prediction of the gene mean")))
 
 PREDICTIONS = TableSchema(
     "s2e_predictions", (
