@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -186,3 +188,94 @@ def test_early_stopping_validates_on_the_next_chromosome(trained, tmp_path):
         assert all(0 < n < 400 for n in info["trees"].values()), info["trees"]
     with pytest.raises(VarflowError, match="early_stopping_rounds is CPU-only"):
         train_loco(trained["feats"], trained["labels"], trained["contract"], cfg, tmp_path / "gpu", device="cuda")
+
+
+def test_a_folds_models_ignore_the_heldout_chromosomes_rows(trained, tmp_path):
+    """Borders come from each fold's own training rows: dropping every row of chr1 except its test set
+    (labels and features) leaves fold chr1's predictions and model files exactly as they were."""
+    labels, feats = trained["labels"], trained["feats"]
+    keep = (labels["chrom"] != "chr1") | (labels["set"] == "test")
+    kept = labels[keep]
+    pairs = pd.MultiIndex.from_frame(kept[["variant_id", "gene_id"]])
+    fewer = feats[(feats["chrom"] != "chr1") | pd.MultiIndex.from_frame(feats[["variant_id", "gene_id"]]).isin(pairs)]
+    assert len(fewer) < len(feats) and keep.sum() < len(labels)
+    train_loco(fewer, kept, trained["contract"], trained["cfg"], tmp_path, chroms=["chr1"])
+    full = trained["tmp"] / "train"
+    a = pd.read_parquet(full / "heldout_chr1.parquet")
+    b = pd.read_parquet(tmp_path / "heldout_chr1.parquet")
+    for kind in ("weighted", "unweighted"):
+        assert np.array_equal(a[f"prob_{kind}"].to_numpy(), b[f"prob_{kind}"].to_numpy())
+        assert _model_json(full / f"model_chr1_{kind}.cbm", tmp_path) == _model_json(tmp_path / f"model_chr1_{kind}.cbm",
+                                                                                      tmp_path)
+
+
+def _model_json(path, tmp):
+    """A .cbm model as CatBoost's JSON export: borders, trees, leaf values, parameters and training info,
+    without the two fields that differ between identical fits (a random model_guid, the finish time)."""
+    from catboost import CatBoostClassifier
+
+    CatBoostClassifier().load_model(str(path)).save_model(str(tmp / "model.json"), format="json")
+    doc = json.loads((tmp / "model.json").read_text())
+    for key in ("model_guid", "train_finish_time"):
+        doc["model_info"].pop(key)
+    return doc
+
+
+def test_early_stopping_borders_come_from_the_fit_rows_only(trained):
+    """The validation chromosome's rows are quantised on the fit rows' borders, not on their own."""
+    from catboost import Pool
+
+    from varflow.eqtl.train import LocoTrainer, fold_rows, join_training_data
+
+    data = join_training_data(trained["feats"], trained["labels"], trained["contract"])
+    rows = fold_rows(data, "chr1", early_stopping=True)
+    assert rows.validation_chrom == "chr2" and set(data.chrom[rows.fit]) == {"chr3"}
+    fit, validation = LocoTrainer(trained["cfg"], trained["contract"]).fold_pools(data, rows)
+    alone = Pool(data.X[rows.fit])
+    alone.quantize(border_count=trained["cfg"].catboost["border_count"])
+    for pool in (fit, validation):
+        assert pool.is_quantized()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, pool in (("fit", fit), ("alone", alone)):
+            pool.save_quantization_borders(str(Path(tmp) / name))
+        assert (Path(tmp) / "fit").read_text() == (Path(tmp) / "alone").read_text()
+
+
+def test_shap_by_category_sums_features_per_row():
+    from varflow.eqtl.train import shap_by_category
+
+    shap = np.array([[1.0, -2.0, 0.5, 9.0],     # (T=2, F=3 + expected value)
+                     [-1.0, -1.0, 1.5, 9.0]])
+    got = shap_by_category(shap, ["a", "a", "b"]).set_index("category")
+    assert got.loc["a", "mean_abs_shap"] == (3 + 2) / 2 and got.loc["a", "mean_shap"] == (-1 - 2) / 2
+    assert got.loc["b", "mean_abs_shap"] == 1.0 and got.loc["b", "mean_shap"] == 1.0
+
+
+def test_shap_by_category_pools_the_heldout_rows_of_every_fold(trained, tmp_path):
+    """shap_by_category.parquet's pooled rows equal CatBoost SHAP recomputed on all held-out rows with
+    each row's fold model; the only informative feature's category carries most of it."""
+    from catboost import CatBoostClassifier, Pool
+
+    tr = trained["tmp"] / "train"
+    rep = evaluate_dirs([tr], tmp_path, n_boot=20, seed=0)
+    table = pd.read_parquet(tmp_path / "shap_by_category.parquet")
+    contract, feats = trained["contract"], trained["feats"].set_index(["variant_id", "gene_id"])
+    categories = np.array([contract.categories[c] for c in contract.columns])
+    per_row = []
+    for c in trained["res"]["folds"]:
+        held = pd.read_parquet(tr / f"heldout_{c}.parquet")
+        X = feats.loc[pd.MultiIndex.from_frame(held[["variant_id", "gene_id"]]), contract.columns].to_numpy(np.float32)
+        model = CatBoostClassifier().load_model(str(tr / f"model_{c}_weighted.cbm"))
+        phi = model.get_feature_importance(Pool(X), type="ShapValues")[:, :-1]
+        per_row.append(pd.DataFrame({k: phi[:, categories == k].sum(axis=1) for k in np.unique(categories)}))
+    per_row = pd.concat(per_row, ignore_index=True)
+    pooled = table[table["fold"] == "pooled"].set_index("category")
+    assert set(table["fold"]) == {"chr1", "chr2", "chr3", "pooled"}
+    assert (pooled["n_rows"] == len(per_row)).all()
+    assert np.allclose(pooled.loc[per_row.columns, "mean_abs_shap_weighted"], per_row.abs().mean())
+    assert np.allclose(pooled.loc[per_row.columns, "mean_shap_weighted"], per_row.mean())
+    top = rep["shap_by_category"][0]
+    assert top["category"] == "deep_learning" and top["shap_pct_weighted"] > 50
+    assert np.isclose(sum(r["shap_pct_unweighted"] for r in rep["shap_by_category"]), 100)
+    assert np.isclose(sum(r["pvc_pct_weighted"] for r in rep["shap_by_category"]), 100)
+    assert (tmp_path / "importance_by_category.png").stat().st_size > 1000

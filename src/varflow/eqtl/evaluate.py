@@ -4,6 +4,10 @@ Metrics: AUPRC = average precision (step-wise, as scikit-learn defines it), AURO
 resamples held-out rows (same rows for both models) ``n_boot`` times and reports the 2.5/97.5
 percentiles of AUPRC(weighted) - AUPRC(unweighted). The distance-only baseline ranks by closeness to
 the TSS (-abs_distance_TSS_log).
+
+Importance per feature category, two ways: PredictionValuesChange (CatBoost's default, from the training
+rows; each model's sums to 100) and SHAP on the held-out rows (``shap_<c>.parquet`` of each fold, pooled
+over all held-out rows into ``shap_by_category.parquet``), side by side in ``importance_by_category.png``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from varflow.eqtl.schemas import HELDOUT
+from varflow.eqtl.train import MODEL_KINDS
 from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.tables import read_table
@@ -70,25 +75,55 @@ def paired_bootstrap(y: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int, s
             "n_boot": int(n_boot), "p_le_0": float(np.mean(diffs <= 0)) if diffs.size else float("nan")}
 
 
-def read_heldout(train_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All held-out predictions and per-fold importances found in the train output folders."""
-    held, imp = [], []
-    for d in train_dirs:
-        files = sorted(Path(d).glob("heldout_*.parquet"))
-        held += [read_table(f, HELDOUT) for f in files]
-        imp += [read_table(f) for f in sorted(Path(d).glob("importance_*.parquet"))]
+def read_heldout(train_dirs: list[Path]) -> pd.DataFrame:
+    """All held-out predictions found in the train output folders (one chromosome per fold file)."""
+    held = [read_table(f, HELDOUT) for d in train_dirs for f in sorted(Path(d).glob("heldout_*.parquet"))]
     if not held:
         raise VarflowError(f"no held-out predictions (heldout_*.parquet) in {', '.join(map(str, train_dirs))}")
     chroms = [c for h in held for c in h["chrom"].unique()]
     if len(chroms) != len(set(chroms)):
         raise VarflowError("held-out predictions of the same chromosome appear in more than one fold file")
-    frame = pd.concat(held, ignore_index=True)
-    return frame, pd.concat(imp, ignore_index=True) if imp else pd.DataFrame()
+    return pd.concat(held, ignore_index=True)
 
 
-def evaluate(heldout: pd.DataFrame, importance: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0
-             ) -> dict[str, Any]:
-    """Pooled, per-chromosome and SNV-only metrics, bootstrap CI, aggregated importance (a JSON-able dict)."""
+def read_fold_tables(train_dirs: list[Path], prefix: str) -> pd.DataFrame:
+    """The per-fold ``<prefix>_<chrom>.parquet`` tables of the train folders, stacked (empty if none)."""
+    parts = [read_table(f) for d in train_dirs for f in sorted(Path(d).glob(f"{prefix}_*.parquet"))]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def pool_shap(shap: pd.DataFrame) -> pd.DataFrame:
+    """Per-fold category SHAP (columns fold, category, n_rows, mean_abs_shap_<kind>, mean_shap_<kind>)
+    plus rows of fold ``pooled``: the means over every held-out row, i.e. the fold means weighted by
+    n_rows. Sorted by fold (pooled last) and category."""
+    values = [c for c in shap.columns if c.startswith(("mean_abs_shap_", "mean_shap_"))]
+    weighted = shap[values].mul(shap["n_rows"], axis=0).assign(category=shap["category"], n_rows=shap["n_rows"])
+    sums = weighted.groupby("category").sum()
+    pooled = sums[values].div(sums["n_rows"], axis=0).assign(n_rows=sums["n_rows"], fold="pooled").reset_index()
+    folds = shap.sort_values(["fold", "category"])
+    return pd.concat([folds, pooled], ignore_index=True)[["fold", "category", "n_rows", *values]]
+
+
+def category_importance(importance: pd.DataFrame, shap: pd.DataFrame) -> pd.DataFrame:
+    """One row per category, per model kind: PredictionValuesChange share (%, mean over folds, summed
+    over the category's features) next to the pooled held-out SHAP (mean |.| with its share in %, and
+    the signed mean). importance: per-fold feature table; shap: ``pool_shap`` output."""
+    pvc = (importance.groupby(["fold", "category"])[[f"importance_{k}" for k in MODEL_KINDS]].sum()
+           .groupby("category").mean())
+    pooled = shap[shap["fold"] == "pooled"].set_index("category")
+    out = pd.DataFrame(index=pvc.index.union(pooled.index).rename("category"))
+    for kind in MODEL_KINDS:
+        out[f"pvc_pct_{kind}"] = pvc[f"importance_{kind}"]
+        out[f"mean_abs_shap_{kind}"] = pooled[f"mean_abs_shap_{kind}"]
+        out[f"shap_pct_{kind}"] = 100 * out[f"mean_abs_shap_{kind}"] / out[f"mean_abs_shap_{kind}"].sum()
+        out[f"mean_shap_{kind}"] = pooled[f"mean_shap_{kind}"]
+    return out.sort_values("shap_pct_weighted", ascending=False).reset_index()
+
+
+def evaluate(heldout: pd.DataFrame, importance: pd.DataFrame, shap: pd.DataFrame | None = None, *,
+             n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Pooled, per-chromosome and SNV-only metrics, bootstrap CI, aggregated importance and, given the
+    ``pool_shap`` table, importance by category (PredictionValuesChange next to SHAP; a JSON-able dict)."""
     frame = heldout.copy()
     frame["neg_distance"] = -frame["abs_distance_TSS_log"]
     y = frame["label"].to_numpy()
@@ -109,6 +144,8 @@ def evaluate(heldout: pd.DataFrame, importance: pd.DataFrame, *, n_boot: int = 2
         report["importance_by_category"] = (agg.groupby("category")[["importance_weighted",
                                                                       "importance_unweighted"]]
                                             .sum().to_dict(orient="index"))
+    if shap is not None and not shap.empty and not importance.empty:
+        report["shap_by_category"] = category_importance(importance, shap).to_dict(orient="records")
     return report
 
 
@@ -141,15 +178,46 @@ def plot_curves(heldout: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def plot_category_importance(table: pd.DataFrame, path: Path) -> Path:
+    """Bar plot PNG of ``category_importance``: per model kind, each category's share (%) of
+    PredictionValuesChange and of mean |SHAP| on the held-out rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    y = np.arange(len(table))
+    fig, axes = plt.subplots(1, len(MODEL_KINDS), figsize=(10, 1.2 + 0.45 * len(table)), sharey=True)
+    for ax, kind in zip(axes, MODEL_KINDS):
+        ax.barh(y - 0.2, table[f"pvc_pct_{kind}"], height=0.4, label="PredictionValuesChange")
+        ax.barh(y + 0.2, table[f"shap_pct_{kind}"], height=0.4, label="mean |SHAP|, held-out rows")
+        ax.set(xlabel="share of importance (%)", title=f"{kind} model")
+    axes[0].set_yticks(y, table["category"])
+    axes[0].invert_yaxis()
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
+
+
 def evaluate_dirs(train_dirs: list[Path], outdir: Path, *, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """``evaluate`` on train output folders; writes metrics.json, importance.parquet, curves.png."""
-    heldout, importance = read_heldout(train_dirs)
-    report = evaluate(heldout, importance, n_boot=n_boot, seed=seed)
+    """``evaluate`` on train output folders; writes metrics.json, importance.parquet, curves.png and,
+    when the folds have SHAP tables, shap_by_category.parquet and importance_by_category.png."""
+    heldout = read_heldout(train_dirs)
+    importance = read_fold_tables(train_dirs, "importance")
+    shap = read_fold_tables(train_dirs, "shap")
+    shap = pool_shap(shap) if not shap.empty else shap
+    report = evaluate(heldout, importance, shap, n_boot=n_boot, seed=seed)
     outdir = ensure_writable_dir(Path(outdir))
     with atomic_path(outdir / "metrics.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps(report, indent=1, default=float))
-    if not importance.empty:
-        with atomic_path(outdir / "importance.parquet", suffix=".parquet") as tmp:
-            importance.to_parquet(tmp, index=False)
+    for name, frame in (("importance", importance), ("shap_by_category", shap)):
+        if not frame.empty:
+            with atomic_path(outdir / f"{name}.parquet", suffix=".parquet") as tmp:
+                frame.to_parquet(tmp, index=False)
     plot_curves(heldout, outdir / "curves.png")
+    if "shap_by_category" in report:
+        plot_category_importance(pd.DataFrame(report["shap_by_category"]), outdir / "importance_by_category.png")
     return report

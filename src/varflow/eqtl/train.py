@@ -3,8 +3,9 @@
 For each held-out chromosome c: fit on the train set of every other chromosome, score c's test set.
 Two models per fold: *weighted* (CatBoost ``feature_weights`` from the config's category weights, e.g.
 deep-learning features x10) and *unweighted* (all feature weights 1), both with the PIP-based sample
-weights. The training Pool is built and quantised once (float32, ``border_count`` borders per feature);
-each fold is a row slice of it, so no fold re-parses or re-quantises the data.
+weights. Each fold quantises its own training rows (float32, ``border_count`` borders per feature) and
+shares that Pool between its two models: the held-out chromosome's rows, labelled or not, never shape a
+fold's borders, so a fold's models are the same whether or not those rows are in the input tables.
 
 ``catboost.early_stopping_rounds`` (off in the published recipe) holds out one more chromosome of the
 fold's training set, the first one after the held-out chromosome in genome order, as a validation set:
@@ -13,14 +14,17 @@ the best iteration. It changes the model (fewer training rows, fewer trees); see
 measured speed and AUPRC.
 
 Outputs per fold in ``outdir``: ``model_<c>_weighted.cbm``, ``model_<c>_unweighted.cbm``,
-``heldout_<c>.parquet`` (schema eqtl_heldout_predictions), ``importance_<c>.parquet``,
-``fold_<c>.json``; plus ``contract.json`` (the feature contract every model expects).
+``heldout_<c>.parquet`` (schema eqtl_heldout_predictions), ``importance_<c>.parquet``
+(PredictionValuesChange per feature), ``shap_<c>.parquet`` (CatBoost SHAP of the held-out rows summed per
+feature category, see ``shap_by_category``), ``fold_<c>.json``; plus ``contract.json`` (the feature contract every model expects).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,80 +118,128 @@ def catboost_params(config: EqtlConfig, *, quantised: bool) -> dict[str, Any]:
     return params
 
 
+@dataclass(frozen=True)
+class FoldRows:
+    """Row indices into ``TrainingData`` of one LOCO fold.
+
+    fit: (M,) train-set rows the models learn from (and the only rows that shape the borders);
+    validation: (V,) early-stopping rows of ``validation_chrom`` (V = 0 without early stopping);
+    test: (T,) test-set rows of the held-out chromosome ``chrom``.
+    """
+
+    chrom: str
+    fit: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    validation_chrom: str | None
+
+
+def fold_rows(data: TrainingData, chrom: str, *, early_stopping: bool) -> FoldRows:
+    """Split ``data`` for the fold holding out ``chrom``; with ``early_stopping`` the next training
+    chromosome (``inner_validation_chrom``) becomes the validation set."""
+    train = np.flatnonzero(data.is_train & (data.chrom != chrom))
+    inner = inner_validation_chrom(data.chrom[train], chrom) if early_stopping else None
+    is_inner = (data.chrom[train] == inner) if inner is not None else np.zeros(train.size, dtype=bool)
+    test = np.flatnonzero(~data.is_train & (data.chrom == chrom))
+    return FoldRows(chrom=chrom, fit=train[~is_inner], validation=train[is_inner], test=test,
+                    validation_chrom=inner)
+
+
+def shap_by_category(shap: np.ndarray, categories: list[str]) -> pd.DataFrame:
+    """Per-category SHAP of T rows. shap: (T, F + 1) CatBoost ``ShapValues`` (expected value last);
+    categories: (F,) the category of each feature column.
+
+    Returns one row per category (sorted): ``mean_abs_shap`` = mean over rows of sum_{f in category}
+    |phi_f| and ``mean_shap`` = mean over rows of sum_{f in category} phi_f (log-odds units).
+    """
+    phi = pd.DataFrame(shap[:, :-1].T, index=pd.Index(categories, name="category"))   # (F, T)
+    return pd.DataFrame({"mean_abs_shap": phi.abs().groupby(level=0).sum().mean(axis=1),
+                         "mean_shap": phi.groupby(level=0).sum().mean(axis=1)}).reset_index()
+
+
 class LocoTrainer:
-    """Fits the LOCO folds of one training set; the quantised Pool is built once and sliced per fold."""
+    """Fits the LOCO folds of one training set. Each fold quantises its own training rows, so nothing
+    of the held-out chromosome (not even its unlabelled feature values) shapes a fold's model."""
 
     def __init__(self, config: EqtlConfig, contract: FeatureContract, device: str = "cpu"):
         self.config = config
         self.contract = contract
         self.device = device
 
-    def build_pool(self, data: TrainingData):
-        """The train-set rows as one quantised CatBoost Pool (float32, border_count borders) + their row indices."""
+    def fold_pools(self, data: TrainingData, rows: FoldRows):
+        """The fold's fit Pool quantised on ``border_count`` borders per feature computed from ``rows.fit``
+        alone, and its validation Pool (None without validation rows) quantised on the same borders."""
+        fit = self._labelled_pool(data, rows.fit)
+        fit.quantize(border_count=int(self.config.catboost["border_count"]))
+        if rows.validation.size == 0:
+            return fit, None
+        validation = self._labelled_pool(data, rows.validation)
+        with tempfile.TemporaryDirectory(prefix="varflow_borders_") as tmp:
+            borders = str(Path(tmp) / "borders.tsv")
+            fit.save_quantization_borders(borders)
+            validation.quantize(input_borders=borders)
+        return fit, validation
+
+    def fit_fold(self, data: TrainingData, chrom: str) -> dict[str, Any]:
+        """Fit both models with ``chrom`` held out; returns models, held-out predictions, importance,
+        per-category SHAP of the held-out rows and the fold's info."""
         from catboost import Pool
 
-        rows = np.flatnonzero(data.is_train)
-        pool = Pool(data.X[rows], label=data.y[rows], feature_names=list(self.contract.columns))
-        pool.quantize(border_count=int(self.config.catboost.get("border_count", 254)))
-        return pool, rows
+        rows = fold_rows(data, chrom, early_stopping=bool(self.config.catboost.get("early_stopping_rounds")))
+        fit_pool, eval_pool = self.fold_pools(data, rows)
+        test_pool = Pool(data.X[rows.test], feature_names=list(self.contract.columns))
+        models = {kind: self._fit_model(kind, data, rows, fit_pool, eval_pool) for kind in MODEL_KINDS}
+        heldout = data.keys.iloc[rows.test].reset_index(drop=True).copy()
+        for kind, model in models.items():
+            heldout[f"prob_{kind}"] = model.predict_proba(test_pool)[:, 1]
+        categories = [self.contract.categories[c] for c in self.contract.columns]
+        imp = pd.DataFrame({"feature": self.contract.columns, "category": categories,
+                            **{f"importance_{kind}": m.get_feature_importance(type="PredictionValuesChange")
+                               for kind, m in models.items()}, "fold": chrom})
+        shap = self._heldout_shap(models, test_pool, categories)
+        info = {"heldout": chrom, "n_train": int(rows.fit.size), "n_train_pos": int(data.y[rows.fit].sum()),
+                "n_test": int(rows.test.size), "n_test_pos": int(data.y[rows.test].sum()),
+                "train_chroms": sorted(set(data.chrom[rows.fit]), key=chrom_order), "device": self.device,
+                "validation_chrom": rows.validation_chrom,
+                "trees": {k: int(m.tree_count_) for k, m in models.items()}}
+        return {"models": models, "heldout": heldout, "importance": imp, "shap": shap.assign(fold=chrom),
+                "info": info}
 
-    def fit_fold(self, data: TrainingData, pool, pool_rows: np.ndarray, chrom: str) -> dict[str, Any]:
-        """Fit both models with ``chrom`` held out; returns models, held-out predictions, importance."""
-        from catboost import CatBoostClassifier, Pool
+    def _fit_model(self, kind: str, data: TrainingData, rows: FoldRows, fit_pool, eval_pool):
+        """One fold model: ``weighted`` carries the category feature weights, ``unweighted`` none."""
+        from catboost import CatBoostClassifier
 
-        local = np.flatnonzero(data.chrom[pool_rows] != chrom)   # positions inside the train pool
-        stop_rounds = self.config.catboost.get("early_stopping_rounds")
-        inner = inner_validation_chrom(data.chrom[pool_rows[local]], chrom) if stop_rounds else None
-        eval_pool = None
-        if inner is not None:
-            is_inner = data.chrom[pool_rows[local]] == inner
-            eval_pool = self._weighted_slice(data, pool, pool_rows, local[is_inner])
-            local = local[~is_inner]
-        rows = pool_rows[local]
-        fold_pool = self._weighted_slice(data, pool, pool_rows, local)
-        test_rows = np.flatnonzero(~data.is_train & (data.chrom == chrom))
-        test_pool = Pool(data.X[test_rows], feature_names=list(self.contract.columns))
-        models, probs, importance = {}, {}, {}
-        for kind in MODEL_KINDS:
-            params = catboost_params(self.config, quantised=True)
-            if kind == "weighted":
-                # a list in contract order: a dict is stored in the .cbm in a form CatBoost cannot re-parse
-                weights = self.contract.category_weights(self.config.category_weights)
-                params["feature_weights"] = [weights[c] for c in self.contract.columns]
-            train_pool = fold_pool
-            if self.device == "cuda" and kind == "unweighted":
-                # feature_weights is CPU-only, so only the unweighted model can use the GPU
-                params.update(task_type="GPU", devices="0")
-                params.pop("thread_count", None)
-                train_pool = Pool(data.X[rows], label=data.y[rows], weight=fold_pool.get_weight(),
-                                  feature_names=list(self.contract.columns))
-                params["border_count"] = int(self.config.catboost.get("border_count", 254))
-            model = CatBoostClassifier(**params)
-            model.fit(train_pool, eval_set=eval_pool)
-            models[kind] = model
-            probs[kind] = model.predict_proba(test_pool)[:, 1]
-            importance[kind] = model.get_feature_importance(type="PredictionValuesChange")
-        heldout = data.keys.iloc[test_rows].reset_index(drop=True).copy()
-        heldout["prob_weighted"] = probs["weighted"]
-        heldout["prob_unweighted"] = probs["unweighted"]
-        imp = pd.DataFrame({"feature": self.contract.columns,
-                            "category": [self.contract.categories[c] for c in self.contract.columns],
-                            "importance_weighted": importance["weighted"],
-                            "importance_unweighted": importance["unweighted"], "fold": chrom})
-        info = {"heldout": chrom, "n_train": int(rows.size), "n_train_pos": int(data.y[rows].sum()),
-                "n_test": int(test_rows.size), "n_test_pos": int(data.y[test_rows].sum()),
-                "train_chroms": sorted(set(data.chrom[rows]), key=chrom_order), "device": self.device,
-                "validation_chrom": inner, "trees": {k: int(m.tree_count_) for k, m in models.items()}}
-        return {"models": models, "heldout": heldout, "importance": imp, "info": info}
-
+        params = catboost_params(self.config, quantised=True)
+        if kind == "weighted":
+            # a list in contract order: a dict is stored in the .cbm in a form CatBoost cannot re-parse
+            weights = self.contract.category_weights(self.config.category_weights)
+            params["feature_weights"] = [weights[c] for c in self.contract.columns]
+        train_pool = fit_pool
+        if self.device == "cuda" and kind == "unweighted":
+            # feature_weights is CPU-only, so only the unweighted model can use the GPU; it quantises the
+            # same fit rows itself
+            params.update(task_type="GPU", devices="0", border_count=int(self.config.catboost["border_count"]))
+            params.pop("thread_count", None)
+            train_pool = self._labelled_pool(data, rows.fit)
+        model = CatBoostClassifier(**params)
+        model.fit(train_pool, eval_set=eval_pool)
+        return model
 
     @staticmethod
-    def _weighted_slice(data: TrainingData, pool, pool_rows: np.ndarray, local: np.ndarray):
-        """Rows ``local`` of the quantised pool, their sample weights re-balanced within the slice so
-        that both classes still carry equal weight."""
-        part = pool.slice(local)
-        part.set_weight(balanced_weights(data.y[pool_rows[local]], data.pip[pool_rows[local]]))
-        return part
+    def _heldout_shap(models: dict[str, Any], test_pool, categories: list[str]) -> pd.DataFrame:
+        """Per-category SHAP of the held-out rows for every model kind: columns category, n_rows,
+        mean_abs_shap_<kind>, mean_shap_<kind> (see ``shap_by_category``)."""
+        tables = [shap_by_category(m.get_feature_importance(test_pool, type="ShapValues"), categories)
+                  .set_index("category").add_suffix(f"_{kind}") for kind, m in models.items()]
+        return pd.concat(tables, axis=1).reset_index().assign(n_rows=test_pool.num_row())
+
+    def _labelled_pool(self, data: TrainingData, rows: np.ndarray):
+        """Float32 Pool of ``rows`` with labels and sample weights re-balanced within these rows, so that
+        both classes carry equal weight in every fold."""
+        from catboost import Pool
+
+        return Pool(data.X[rows], label=data.y[rows], weight=balanced_weights(data.y[rows], data.pip[rows]),
+                    feature_names=list(self.contract.columns))
 
 
 def inner_validation_chrom(train_chroms: np.ndarray, heldout: str) -> str | None:
@@ -213,7 +265,7 @@ def train_loco(features: pd.DataFrame, labels: pd.DataFrame, contract: FeatureCo
     if device == "cuda":
         log.warning("train --device cuda: weighted models stay on the CPU (CatBoost feature_weights is "
                     "CPU-only); unweighted models train on the GPU, which CatBoost does not make bit-for-bit "
-                    "reproducible, and GPU borders are computed from each fold's own rows")
+                    "reproducible, and quantise each fold's training rows on borders of their own")
     data = join_training_data(features, labels, contract)
     run, skipped = fold_plan(data, chroms)
     outdir = ensure_writable_dir(Path(outdir))
@@ -222,17 +274,18 @@ def train_loco(features: pd.DataFrame, labels: pd.DataFrame, contract: FeatureCo
         _write_json(outdir / "skipped.json", skipped)
         return {"folds": [], "skipped": skipped}
     trainer = LocoTrainer(config, contract, device)
-    pool, pool_rows = trainer.build_pool(data)
     for chrom in run:
-        res = trainer.fit_fold(data, pool, pool_rows, chrom)
+        start = time.perf_counter()
+        res = trainer.fit_fold(data, chrom)
         for kind, model in res["models"].items():
             with atomic_path(outdir / f"model_{chrom}_{kind}.cbm", suffix=".cbm") as tmp:
                 model.save_model(str(tmp))
         write_table(res["heldout"], outdir / f"heldout_{chrom}.parquet", HELDOUT, provenance)
         write_table(res["importance"], outdir / f"importance_{chrom}.parquet", None, provenance)
+        write_table(res["shap"], outdir / f"shap_{chrom}.parquet", None, provenance)
         _write_json(outdir / f"fold_{chrom}.json", res["info"])
-        log.info("train: fold %s done (%d train rows, %d test rows)", chrom, res["info"]["n_train"],
-                 res["info"]["n_test"])
+        log.info("train: fold %s done in %.1f s (%d train rows, %d test rows)", chrom,
+                 time.perf_counter() - start, res["info"]["n_train"], res["info"]["n_test"])
     if skipped:
         _write_json(outdir / "skipped.json", skipped)
     return {"folds": run, "skipped": skipped}
