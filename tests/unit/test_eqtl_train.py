@@ -279,3 +279,15 @@ def test_shap_by_category_pools_the_heldout_rows_of_every_fold(trained, tmp_path
     assert np.isclose(sum(r["shap_pct_unweighted"] for r in rep["shap_by_category"]), 100)
     assert np.isclose(sum(r["pvc_pct_weighted"] for r in rep["shap_by_category"]), 100)
     assert (tmp_path / "importance_by_category.png").stat().st_size > 1000
+
+
+def test_report_shows_shap_by_category_next_to_prediction_values_change(trained, tmp_path):
+    from varflow.report.sections import eqtl
+
+    rep = evaluate_dirs([trained["tmp"] / "train"], tmp_path / "eqtl" / "evaluate", n_boot=20, seed=0)
+    html = eqtl(tmp_path)
+    section = html[html.index("Importance by feature category"):]
+    assert "pvc_pct_weighted" in section and "shap_pct_weighted" in section
+    for row in rep["shap_by_category"]:
+        assert f"<td>{row['category']}</td>" in section
+    assert 'alt="importance by category"' in html and 'alt="curves"' in html

@@ -190,6 +190,12 @@ def eqtl(results: Path) -> str:
         if m.get("importance_top"):
             body.append("<h3>Top features (PredictionValuesChange)</h3>"
                         + table(pd.DataFrame(m["importance_top"]).head(TOP)))
+        if m.get("shap_by_category"):
+            body.append("<h3>Importance by feature category</h3><p>PredictionValuesChange (% of each model's, "
+                        "mean over folds) next to CatBoost SHAP on the held-out rows: mean over the rows of "
+                        "the category's summed |SHAP| (log-odds) with its share in %, and the signed mean "
+                        "(pooled over every fold's held-out rows; per fold in "
+                        "evaluate/shap_by_category.parquet).</p>" + table(pd.DataFrame(m["shap_by_category"])))
     body.append(images(_pngs(root / "evaluate")))
     predictions = root / "predict" / "predictions.parquet"
     if predictions.exists():
