@@ -113,3 +113,18 @@ def test_bad_pip_and_variant_id_and_duplicates(caplog):
     with caplog.at_level(logging.WARNING, logger="varflow"):
         pairs = clean_finemap(_fm([("chr1:1:A:C", "g", 0.1, 0), ("chr1:1:A:C", "g", 0.7, 0)]), "t")
     assert pairs["pip"].tolist() == [0.7] and "duplicate" in caplog.text
+
+
+def test_negatives_summary_counts_candidates_per_gene_and_names_short_genes(caplog):
+    from varflow.eqtl.labels import negatives_summary
+
+    rows = [("chr1:50:A:C", "g1", 0.9, 1), ("chr1:60:A:C", "g2", 0.9, 1), ("chr1:70:A:C", "g3", 0.2, 0)]
+    rows += _negatives("g1", 12, 1000)                        # enough (npr = 10)
+    rows += _negatives("g2", 3, 2000) + _negatives("g2", 2, 3000, ref="AC", alt="A")  # 5 of any type
+    rows += [("chr1:4000:A:C", "g2", 0.01, 0)]                # pip exactly 0.01: not a candidate
+    with caplog.at_level(logging.WARNING, logger="varflow"):
+        summary = negatives_summary(_fm(rows), DEFAULT_LABELS)
+    assert summary["candidate_negatives"] == {"g1": 12, "g2": 5, "g3": 0}
+    assert summary["genes_with_too_few_negatives"] == ["g2", "g3"]
+    assert summary["min_negatives"] == DEFAULT_LABELS["npr"] == 10
+    assert "2 of 3 gene(s)" in caplog.text and "g2, g3" in caplog.text

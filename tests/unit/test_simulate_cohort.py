@@ -241,19 +241,21 @@ def test_dl_scores_informative_columns_separate_causal_variants(tiny_cohort):
     causal = set(read_table(tiny_cohort.path("causal_variants"), "causal_variants")["variant_id"])
     y = dl["variant_id"].isin(causal).to_numpy()
     cols = [c for c in dl.columns if c.startswith("dl_")]
-    assert len(cols) == 40 and len(dl) == tiny_cohort.info["n_variants"]
+    what = tiny_cohort.info["dl_assays"]
+    assert len(cols) == 3 * 8 * 8 + 8 == len(what) and len(dl) == tiny_cohort.info["n_variants"]
 
     def auc(score: np.ndarray) -> float:
-        ranks = pd.Series(score).rank().to_numpy()
+        ranks = pd.Series(np.abs(score)).rank().to_numpy()
         return (ranks[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum())
 
-    informative = tiny_cohort.info["dl_informative"]
     aucs = {c: auc(dl[c].to_numpy()) for c in cols}
-    noise = [aucs[c] for c in cols if c not in informative]
-    assert 0.4 < np.mean(noise) < 0.6
-    # Informative but not perfect: about one noise SD of signal, like a real predictor.
-    assert 0.75 < max(aucs[c] for c in informative) < 0.99
-    assert np.mean([aucs[c] for c in informative]) > np.mean(noise) + 0.1
+    noise = [aucs[c] for c in cols if what[c] == "noise"]
+    focal = [aucs[c] for c in tiny_cohort.info["dl_informative"]]
+    other = [aucs[c] for c in cols if what[c] != "noise" and c not in tiny_cohort.info["dl_informative"]]
+    assert 0.35 < np.mean(noise) < 0.65
+    # Informative but not perfect, like a real predictor; the focal cell type reads the true grammar best.
+    assert 0.75 < max(focal) < 0.99
+    assert np.mean(focal) > np.mean(other) > np.mean(noise)
 
 
 def test_regulatory_beds_are_noisy_versions_of_the_elements(tiny_cohort):

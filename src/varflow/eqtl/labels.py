@@ -7,6 +7,8 @@ type (SNV / insertion / deletion / MNV); drawn without replacement when the pool
 replacement (and a warning) otherwise. A positive whose gene has no negative of its type is dropped
 (with a warning), so every positive keeps its matched negatives. Weights: negatives 1, positive i
 pip_i * N_neg / sum(pip_pos), so both classes carry the same total weight.
+:func:`negatives_summary` counts each gene's candidate negatives and names the genes with fewer than
+``npr`` (their positives get negatives drawn with replacement, or none at all).
 """
 
 from __future__ import annotations
@@ -75,6 +77,25 @@ def _draw_negatives(pairs: pd.DataFrame, vtype: np.ndarray, positive: np.ndarray
                     "drew them with replacement", name, n_replace)
     cat = (lambda parts: np.concatenate(parts) if parts else np.empty(0, dtype=np.int64))
     return cat(kept), cat(negatives)
+
+
+def negatives_summary(finemap: pd.DataFrame, rules: dict[str, Any], where: str = "finemap") -> dict[str, Any]:
+    """Candidate negatives (pip < ``negative_max_pip``, any variant type) per gene and the genes with too few.
+
+    Returns {"min_negatives": npr, "candidate_negatives": {gene_id: count} for every gene,
+    "genes_with_too_few_negatives": sorted gene ids with count < npr}. Logs one warning naming them.
+    """
+    pairs = clean_finemap(finemap, where)
+    pool = pairs["pip"].to_numpy(dtype=float) < rules["negative_max_pip"]
+    counts = pd.Series(pool, index=pairs["gene_id"].to_numpy()).groupby(level=0, sort=True).sum()
+    too_few = sorted(str(g) for g in counts.index[counts.to_numpy() < rules["npr"]])
+    if too_few:
+        shown = ", ".join(too_few[:20]) + (f", ... ({len(too_few) - 20} more)" if len(too_few) > 20 else "")
+        log.warning("labels: %d of %d gene(s) have fewer than %d variants with pip < %g (candidate negatives): %s",
+                    len(too_few), len(counts), rules["npr"], rules["negative_max_pip"], shown)
+    return {"min_negatives": int(rules["npr"]),
+            "candidate_negatives": {str(g): int(n) for g, n in counts.items()},
+            "genes_with_too_few_negatives": too_few}
 
 
 def make_labels(finemap: pd.DataFrame, rules: dict[str, Any], seed: int, where: str = "finemap") -> pd.DataFrame:

@@ -3,7 +3,8 @@
 - ``regulatory_beds``: per cell type, the planted elements with some dropped, bounds jittered,
   and spurious peaks added (what a noisy ATAC/ChIP peak call would look like).
 - ``gene_constraint``: pLI-like / LOEUF-like columns, weakly lower constraint for genes with eQTLs.
-- ``dl_scores``: many ``dl_*`` columns; a few carry motif-disruption signal, the rest are noise.
+- ``dl_scores``: hundreds of ``dl_*`` columns, REF/ALT differences of a bank of simulated sequence
+  assays (``assays.py``) plus model error, and a few pure-noise columns.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from varflow.simulate.expression import KMAX
-from varflow.simulate.motifs import CODE, MOTIFS, PAD, Motif, best_site_scores, occupancy
+from varflow.simulate.assays import MARKS, AssayBank, allele_rows
+from varflow.simulate.motifs import MOTIFS, Motif, best_site_scores, occupancy
 
 
 def regulatory_beds(elements: pd.DataFrame, chrom_lengths: dict[str, int], celltypes: list[str],
@@ -67,35 +68,13 @@ def motif_changes(seq: np.ndarray, variants: pd.DataFrame, motifs: tuple[Motif, 
     """How each variant changes the best site of each motif in its neighbourhood.
 
     The neighbourhood is the allele plus KMAX - 1 bases on each side (every window that could
-    touch the variant). Returns (score_change, occupancy_change), each (n_variants, n_motifs)
-    float64: alt minus ref of the best PWM score (log2-odds, both strands) and of its soft
-    occupancy. SNV rows are gathered in one vectorised step; indels (a few percent) build ragged rows.
+    touch the variant, :func:`assays.allele_rows`). Returns (score_change, occupancy_change), each
+    (n_variants, n_motifs) float64: alt minus ref of the best PWM score (log2-odds, both strands)
+    and of its soft occupancy.
     """
-    n = len(variants)
-    flank = KMAX - 1
-    pos0 = variants["pos"].to_numpy() - 1
-    kinds = variants["kind"].to_numpy()
-    longest = max(int(variants["ref"].str.len().max()), int(variants["alt"].str.len().max())) if n else 1
-    width = 2 * flank + longest
-    padded = np.concatenate([np.full(flank, 4, np.uint8), seq, np.full(flank + longest, 4, np.uint8)])
-    ref_rows = np.full((n, width), PAD, dtype=np.uint8)
-    alt_rows = np.full((n, width), PAD, dtype=np.uint8)
-    snv = np.flatnonzero(kinds == "snv")
-    if snv.size:
-        around = padded[pos0[snv, None] + np.arange(2 * flank + 1)[None, :]]  # (n_snv, 2 * flank + 1)
-        ref_rows[snv, :2 * flank + 1] = around
-        around[:, flank] = [CODE[a] for a in variants["alt"].to_numpy()[snv]]
-        alt_rows[snv, :2 * flank + 1] = around
-    for i in np.flatnonzero(kinds != "snv"):
-        p = int(pos0[i]) + flank  # position in ``padded``
-        ref, alt = variants["ref"].iat[i], variants["alt"].iat[i]
-        left, right = padded[p - flank:p], padded[p + len(ref):p + len(ref) + flank]
-        ref_row = np.concatenate([left, padded[p:p + len(ref)], right])
-        alt_row = np.concatenate([left, np.array([CODE[b] for b in alt], np.uint8), right])
-        ref_rows[i, :ref_row.size] = ref_row
-        alt_rows[i, :alt_row.size] = alt_row
-    score = np.zeros((n, len(motifs)))
-    occ = np.zeros((n, len(motifs)))
+    ref_rows, alt_rows = allele_rows(seq, variants)
+    score = np.zeros((len(variants), len(motifs)))
+    occ = np.zeros((len(variants), len(motifs)))
     for j, motif in enumerate(motifs):
         ref_best, alt_best = best_site_scores(ref_rows, motif), best_site_scores(alt_rows, motif)
         score[:, j] = alt_best - ref_best
@@ -103,48 +82,32 @@ def motif_changes(seq: np.ndarray, variants: pd.DataFrame, motifs: tuple[Motif, 
     return score, occ
 
 
-def dl_scores(variant_ids: np.ndarray, occupancy_change: np.ndarray, in_element: np.ndarray,
-              causal_effect: np.ndarray, rng: np.random.Generator, n_columns: int = 40, n_informative: int = 4
-              ) -> tuple[pd.DataFrame, list[str]]:
-    """The ``dl_*`` table and the names of its informative columns.
+def dl_scores(variant_ids: np.ndarray, effects: np.ndarray, bank: AssayBank, n_noise: int,
+              rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The ``dl_*`` table and what each of its columns is.
 
-    ``occupancy_change`` (n, n_motifs) from :func:`motif_changes`; ``in_element`` (n,) bool;
-    ``causal_effect`` (n,) the true effect of each variant on its gene (0 when not causal).
-    Informative columns carry, in order: binding disruption from sequence alone (sum over motifs of
-    |occupancy change|; also fires on chance sites outside elements), the same inside regulatory
-    elements, the motif-weighted signed occupancy change inside elements, and the magnitude of the
-    true effect. Each signal is scaled so a real hit is about 1 (the mean magnitude of its top 1%),
-    about one noise SD above background: AUC well below 1, as for real predictors.
-    Noise SD per column is drawn from U(0.6, 1.2). The other columns are noise of assorted shapes.
+    ``effects`` (n, A): noiseless ALT - REF predictions of the calibrated assay ``bank``
+    (:func:`assays.assay_effects`). Each assay column adds model error: normal with SD
+    ``error`` of its mark times the mean magnitude of its top 1% of effects (causal variants are
+    about 1% of all), so a strong, sharp mark of the focal cell type separates real hits well and a
+    broad mark of another cell type barely. Half of the error variance is shared by the columns of
+    one model draw (one model errs alike on all its tracks), which correlates the columns. ``n_noise`` further columns are pure noise of assorted
+    shapes (normal, log-normal, t), like outputs of a model that learnt nothing about these
+    variants. Columns come in a random order, named ``dl_000``...; the returned map names each
+    column's ``celltype/mark/draw`` or ``noise``.
     """
-    n = len(variant_ids)
-    weights = np.array([m.weight for m in MOTIFS])
-    disruption = np.abs(occupancy_change).sum(axis=1)
-    signals = [
-        disruption,
-        disruption * in_element,
-        (occupancy_change @ weights) * in_element,
-        np.abs(causal_effect),
-    ][:n_informative]
-    names = [f"dl_{i:03d}" for i in range(n_columns)]
-    informative_idx = np.sort(rng.choice(n_columns, size=len(signals), replace=False))
-    data = {}
-    sig_iter = iter(signals)
-    for i, name in enumerate(names):
-        if i in informative_idx:
-            s = next(sig_iter).astype(np.float64)
-            # Scale so a real hit is about 1: causal variants are ~1% of all, so use the mean
-            # magnitude of the top 1% of entries.
-            top = np.sort(np.abs(s))[-max(n // 100, 1):]
-            s = s / top.mean() if top.mean() > 0 else s
-            data[name] = s + rng.normal(0, rng.uniform(0.6, 1.2), n)
-        else:
-            shape = i % 3  # noise of assorted shapes, like real model outputs
-            if shape == 0:
-                data[name] = rng.normal(size=n)
-            elif shape == 1:
-                data[name] = rng.lognormal(0, 0.7, size=n)
-            else:
-                data[name] = rng.standard_t(4, size=n)
-    df = pd.DataFrame({"variant_id": variant_ids, **{k: v.astype(np.float64) for k, v in data.items()}})
-    return df, [names[i] for i in informative_idx]
+    n, n_assays = effects.shape
+    top = np.sort(np.abs(effects), axis=0)[-max(n // 100, 1):].mean(axis=0)       # (A,)
+    error_sd = np.array([MARKS[m].error for m in bank.mark]) * np.where(top > 0, top, 1.0)
+    shared = {d: rng.normal(size=n) for d in np.unique(bank.draw)}
+    columns = [effects[:, a] + error_sd[a] * np.sqrt(0.5) * (shared[bank.draw[a]] + rng.normal(size=n))
+               for a in range(n_assays)]
+    noise_makers = (lambda: rng.normal(size=n), lambda: rng.lognormal(0, 0.7, size=n),
+                    lambda: rng.standard_t(4, size=n))
+    columns += [noise_makers[i % 3]() for i in range(n_noise)]
+    what = bank.labels + ["noise"] * n_noise
+    order = rng.permutation(len(columns))
+    names = [f"dl_{i:03d}" for i in range(len(columns))]
+    df = pd.DataFrame({"variant_id": variant_ids,
+                       **{name: columns[j].astype(np.float64) for name, j in zip(names, order)}})
+    return df, {name: what[j] for name, j in zip(names, order)}

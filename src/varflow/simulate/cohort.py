@@ -26,7 +26,8 @@ from varflow.io.genome import ReferenceGenome
 from varflow.io.provenance import Provenance
 from varflow.io.tables import write_table
 from varflow.simulate.alleles import assign_alleles
-from varflow.simulate.annotations import dl_scores, gene_constraint, motif_changes, regulatory_beds
+from varflow.simulate.annotations import dl_scores, gene_constraint, regulatory_beds
+from varflow.simulate.assays import VariantContext, assay_effects, calibrate, draw_bank, readouts, variant_context
 from varflow.simulate.expression import element_activity, scan_causal, simulate_expression
 from varflow.simulate.finemap import finemap_gene
 from varflow.simulate.genome import place_genes, random_background, write_fasta
@@ -66,9 +67,13 @@ class SimulationConfig:
     break_fraction: float = 0.7       # designed causal variants that break (vs create) a motif
     h2_range: tuple[float, float] = (0.1, 0.6)
     finemap_maf: float = 0.01
+    finemap_window: int | None = None  # half-width of each gene's fine-mapping window (None: cis_window)
     celltypes: tuple[str, ...] = ("hepatocyte", "monocyte", "neuron")
-    n_dl_columns: int = 40
-    n_dl_informative: int = 4
+    n_dl_draws: int = 8               # model draws per cell type x assay mark (dl columns: celltypes x 8 marks x draws)
+    n_dl_noise: int = 8               # dl columns of pure noise
+    dl_focal_fidelity: float = 0.95   # correlation of the focal (first) cell type's motif weights with the true ones
+    dl_other_fidelity: float = 0.4    # the same for the other cell types
+    dl_other_tf_fraction: float = 0.5  # share of the motifs' factors each other cell type expresses
     gwas: GwasConfig = field(default_factory=GwasConfig)
 
     PRESETS = {
@@ -129,6 +134,8 @@ class SimulationConfig:
             if self.regulatory_reach > self.cis_window:
                 raise VarflowError(f"regulatory-reach ({self.regulatory_reach}) cannot exceed cis-window "
                                    f"({self.cis_window})")
+        if self.finemap_window is not None:
+            positive_int("finemap_window", 2_500)
         positive_int("gene_spacing")
         positive_int("chrom_length")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
@@ -149,14 +156,22 @@ class SimulationConfig:
             raise VarflowError(f"gc must lie in [0.2, 0.8], got {self.gc}")
         if not self.celltypes or len(set(self.celltypes)) != len(self.celltypes):
             raise VarflowError(f"celltypes must be distinct names, got {self.celltypes}")
-        if not 0 <= self.n_dl_informative <= min(4, self.n_dl_columns):
-            raise VarflowError("n_dl_informative must be between 0 and min(4, n_dl_columns)")
+        positive_int("n_dl_draws")
+        positive_int("n_dl_noise", 0)
+        for name in ("dl_focal_fidelity", "dl_other_fidelity", "dl_other_tf_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise VarflowError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         self.gwas.check()
 
     @property
     def reach(self) -> int:
         """Largest distance (bp) from a TSS at which regulatory elements and causal variants are placed."""
         return self.cis_window if self.regulatory_reach is None else self.regulatory_reach
+
+    @property
+    def finemap_reach(self) -> int:
+        """Half-width (bp) of each gene's fine-mapping window."""
+        return self.cis_window if self.finemap_window is None else self.finemap_window
 
     @property
     def chromosomes(self) -> list[str]:
@@ -297,8 +312,8 @@ def build_cohort(config: SimulationConfig, outdir: Path | str, *, timings: dict[
         with timer("finemap"):
             write_table(_finemap_all(config, chroms, expr), tmp / files["finemap"], "finemap", prov)
         with timer("annotations"):
-            annotation_files, dl_informative = _write_annotations(config, chroms, genes, causal, elements,
-                                                                  chrom_lengths, tmp, prov)
+            annotation_files, dl_assays = _write_annotations(config, chroms, genes, causal, elements,
+                                                             chrom_lengths, tmp, prov)
         files.update(annotation_files)
 
         with timer("gwas"), ReferenceGenome(tmp / files["reference"]) as reference:
@@ -312,8 +327,9 @@ def build_cohort(config: SimulationConfig, outdir: Path | str, *, timings: dict[
             "chrom_lengths": chrom_lengths, "n_individuals": config.n_individuals, "samples_prefix": "ind",
             "n_genes": len(genes), "n_variants": n_variants, "n_indels": n_indels,
             "n_causal_variants": len(causal), "n_causal_genes": int(causal["gene_id"].nunique()),
-            "cis_window": config.cis_window, "motifs": [m.name for m in MOTIFS],
-            "celltypes": list(config.celltypes), "dl_informative": dl_informative,
+            "cis_window": config.cis_window, "finemap_window": config.finemap_reach, "motifs": [m.name for m in MOTIFS],
+            "celltypes": list(config.celltypes), "dl_assays": dl_assays,
+            "dl_informative": [c for c, what in dl_assays.items() if what.startswith(f"{config.celltypes[0]}/")],
             "traits": sorted(files.get("sumstats", {})), "gwas_n": config.gwas.n_individuals,
             "mean_realised_h2": float(h2[h2 > 0].mean()) if (h2 > 0).any() else 0.0,
             "config": _plain(config.to_dict()),
@@ -353,7 +369,8 @@ def _expression(config: SimulationConfig, chroms: list[_Chromosome], genes: pd.D
 
 
 def _finemap_all(config: SimulationConfig, chroms: list[_Chromosome], expr: np.ndarray) -> pd.DataFrame:
-    """SuSiE per gene on its cis window (|pos - TSS| <= cis_window, MAF >= finemap_maf)."""
+    """SuSiE per gene on its fine-mapping window (|pos - TSS| <= finemap_reach, MAF >= finemap_maf);
+    windows of neighbouring genes may overlap and are clipped at the chromosome ends."""
     tables = []
     row = 0
     for c in chroms:
@@ -361,7 +378,7 @@ def _finemap_all(config: SimulationConfig, chroms: list[_Chromosome], expr: np.n
         pos0 = c.variants["pos"].to_numpy() - 1
         ids = c.variants["variant_id"].to_numpy()
         for tss, gene_id in zip(c.genes["tss"], c.genes["gene_id"]):
-            cis = np.flatnonzero((np.abs(pos0 - tss) <= config.cis_window) & (maf >= config.finemap_maf))
+            cis = np.flatnonzero((np.abs(pos0 - tss) <= config.finemap_reach) & (maf >= config.finemap_maf))
             tables.append(finemap_gene(c.haps.dosage(cis), expr[row], list(ids[cis]), maf[cis], gene_id))
             row += 1
     tables = [t for t in tables if len(t)]
@@ -370,9 +387,9 @@ def _finemap_all(config: SimulationConfig, chroms: list[_Chromosome], expr: np.n
 
 def _write_annotations(config: SimulationConfig, chroms: list[_Chromosome], genes: pd.DataFrame,
                        causal: pd.DataFrame, elements: pd.DataFrame, chrom_lengths: dict[str, int],
-                       tmp: Path, prov: Provenance) -> tuple[dict[str, Any], list[str]]:
+                       tmp: Path, prov: Provenance) -> tuple[dict[str, Any], dict[str, str]]:
     """Write BEDs, gene constraint, dl_* scores and allele frequencies; return manifest entries and
-    the names of the informative dl_* columns."""
+    what each dl_* column is (``celltype/mark/draw`` or ``noise``)."""
     rng = _rng(config, _ANNOTATION)
     files: dict[str, Any] = {"regulatory_bed": {}}
     for ct, bed in regulatory_beds(elements, chrom_lengths, list(config.celltypes), rng).items():
@@ -384,23 +401,15 @@ def _write_annotations(config: SimulationConfig, chroms: list[_Chromosome], gene
     write_table(gene_constraint(genes, set(causal["gene_id"]), rng), tmp / files["gene_constraint"],
                 "gene_scores", prov)
 
-    effect_of = dict(zip(causal["variant_id"], causal["effect"]))
-    ids, occ_changes, in_el, effects, mafs = [], [], [], [], []
-    for c in chroms:
-        mask = np.zeros(c.seq.size, dtype=bool)
-        for s, e in zip(c.elements["start"], c.elements["end"]):
-            mask[s:e] = True
-        ids.append(c.variants["variant_id"].to_numpy())
-        occ_changes.append(motif_changes(c.seq, c.variants)[1])
-        in_el.append(mask[c.variants["pos"].to_numpy() - 1])
-        effects.append(np.array([effect_of.get(v, 0.0) for v in ids[-1]]))
-        mafs.append(c.haps.maf)
-    ids_all = np.concatenate(ids)
-    dl, informative = dl_scores(ids_all, np.concatenate(occ_changes), np.concatenate(in_el),
-                                np.concatenate(effects), rng, config.n_dl_columns, config.n_dl_informative)
+    ids = np.concatenate([c.variants["variant_id"].to_numpy() for c in chroms])
+    context = VariantContext.concat([variant_context(c.seq, c.variants) for c in chroms])
+    bank = draw_bank(config.celltypes, config.n_dl_draws, config.dl_focal_fidelity, config.dl_other_fidelity,
+                     config.dl_other_tf_fraction, rng)
+    bank = calibrate(bank, readouts(context, bank)[0])
+    dl, dl_assays = dl_scores(ids, assay_effects(context, bank), bank, config.n_dl_noise, rng)
     files["dl_scores"] = "annotations/dl_scores.parquet"
     write_table(dl, tmp / files["dl_scores"], "variant_scores", prov)
     files["allele_freq"] = "annotations/allele_freq.parquet"
-    write_table(pd.DataFrame({"variant_id": ids_all, "maf": np.concatenate(mafs)}),
+    write_table(pd.DataFrame({"variant_id": ids, "maf": np.concatenate([c.haps.maf for c in chroms])}),
                 tmp / files["allele_freq"], "allele_freq", prov)
-    return files, informative
+    return files, dl_assays
