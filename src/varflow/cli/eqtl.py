@@ -1,4 +1,4 @@
-"""``varflow eqtl``: causal eQTL classifier (featurize, labels, train, evaluate, predict)."""
+"""``varflow eqtl``: causal eQTL classifier (featurize, labels, search, train, evaluate, predict)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from varflow.cli.common import handles_errors, log, provenance
 
 app = typer.Typer(help="Causal eQTL prediction: feature-weighted CatBoost, leave-one-chromosome-out "
-                       "(scEEMS/GEMS method). Steps: featurize -> labels -> train -> evaluate -> predict.",
+                       "(scEEMS/GEMS method). Steps: featurize -> labels -> [search ->] train -> evaluate -> predict.",
                   no_args_is_help=True)
 
 CONFIG_HELP = "eqtl YAML config (sources, categories, weights, CatBoost, labels); default: packaged simulated-cohort config."
@@ -103,6 +103,9 @@ def train(
     seed: Optional[int] = typer.Option(None, "--seed", help="CatBoost seed (default: the config's)."),
     iterations: Optional[int] = typer.Option(None, "--iterations", help="Override catboost.iterations."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Override catboost.thread_count (CPU threads)."),
+    weights: Optional[Path] = typer.Option(None, "--weights",
+                                           help="weights_<chrom>.json from search (or a {category: weight} JSON): "
+                                                "the weighted model uses these instead of the config's categories."),
 ) -> None:
     """Leave-one-chromosome-out CatBoost folds (weighted and unweighted models)."""
     from varflow.device import resolve_device
@@ -116,16 +119,45 @@ def train(
     dev = resolve_device(device)
     prov = provenance("eqtl train", {"features": features, "labels": labels_path, "config": config,
                                      "chrom": chrom, "device": dev, "iterations": iterations,
-                                     "threads": threads}, seed)
+                                     "threads": threads, "weights": weights}, seed)
     res = train_step(features, contract, labels_path, cfg, outdir, chroms=chrom or None, device=dev, seed=seed,
-                     provenance=prov)
+                     weights=weights, provenance=prov)
+    typer.echo(json.dumps(res))
+
+
+@app.command()
+@handles_errors
+def search(
+    features: Path = typer.Option(..., "--features", help="features.parquet from featurize."),
+    contract: Path = typer.Option(..., "--contract", help="contract.json from featurize."),
+    labels_path: Path = typer.Option(..., "--labels", help="labels.parquet from labels."),
+    outdir: Path = typer.Option(..., "--outdir", help="Writes weights_<chrom>.json per fold."),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP + " Its search: section sets the budget."),
+    chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Held-out chromosome(s); repeat; default all."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Optuna and CatBoost seed (default: the config's)."),
+    trials: Optional[int] = typer.Option(None, "--trials", help="Override search.trials (Optuna trials per fold)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Override catboost.thread_count (CPU threads)."),
+) -> None:
+    """Per-category feature weights for each LOCO fold: a seeded two-objective Optuna search (odd -> even
+    and even -> odd training chromosomes of the fold, AUPRC); never sees the held-out chromosome."""
+    from dataclasses import replace
+
+    from varflow.eqtl.steps import search_step
+
+    cfg = _config(config, None, resolve_files=False)
+    if trials is not None:
+        cfg.search = replace(cfg.search, trials=trials)
+    if threads is not None:
+        cfg.catboost["thread_count"] = threads
+    res = search_step(features, contract, labels_path, cfg, outdir, chroms=chrom or None, seed=seed)
     typer.echo(json.dumps(res))
 
 
 @app.command()
 @handles_errors
 def evaluate(
-    train_dir: List[Path] = typer.Argument(..., help="Train output folder(s) whose held-out folds are pooled."),
+    train_dir: List[Path] = typer.Argument(..., help="Train output folder(s) whose held-out folds are pooled; folders "
+                                                      "trained with --weights join as the searched model."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes metrics.json, importance.parquet, curves.png."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Paired bootstrap replicates."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
@@ -137,8 +169,8 @@ def evaluate(
     log.info("evaluate: pooled AUPRC weighted %.3f unweighted %.3f distance-only %.3f",
              rep["pooled"]["weighted"]["auprc"], rep["pooled"]["unweighted"]["auprc"],
              rep["pooled"]["distance_only"]["auprc"])
-    typer.echo(json.dumps({"pooled": rep["pooled"], "bootstrap": rep["bootstrap_weighted_minus_unweighted"]},
-                          default=float))
+    typer.echo(json.dumps({"pooled": rep["pooled"], "bootstrap": rep["bootstrap_weighted_minus_unweighted"],
+                           "weight_comparison": rep.get("weight_comparison")}, default=float))
 
 
 @app.command()

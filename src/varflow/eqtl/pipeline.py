@@ -1,4 +1,5 @@
-"""The eqtl workflow in-process: featurize -> labels -> train (all LOCO folds) -> evaluate -> predict.
+"""The eqtl workflow in-process: featurize -> labels -> train (all LOCO folds) -> search (per-category
+weights inside each fold) -> train with the searched weights -> evaluate -> predict.
 
 Calls the same step functions as ``varflow eqtl <step>``; used by ``varflow run eqtl`` and ``varflow demo``.
 """
@@ -6,6 +7,8 @@ Calls the same step functions as ``varflow eqtl <step>``; used by ``varflow run 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ log = logging.getLogger("varflow")
 # quick=True: few, larger-step trees and coarse borders (tests, demo); the defaults stay the published recipe
 QUICK_CATBOOST = {"iterations": 80, "learning_rate": 0.1, "border_count": 32}
 QUICK_BOOT = 200
+QUICK_SEARCH = {"trials": 4, "iterations": 20}
 
 
 def top_enrichment(pred: pd.DataFrame, truth: pd.DataFrame, top_fraction: float = 0.01) -> dict[str, float]:
@@ -39,11 +43,30 @@ def top_enrichment(pred: pd.DataFrame, truth: pd.DataFrame, top_fraction: float 
             "enrichment": share / base if base > 0 else float("nan")}
 
 
+def search_and_train(outdir: Path, config: EqtlConfig, folds: list[str], *, device: str,
+                     provenance: Provenance) -> dict[str, Any]:
+    """Search each fold's weights on its own training chromosomes (``outdir/search``), then train that
+    fold with them into ``outdir/train_searched/<chrom>``; returns those folders and the seconds of both."""
+    inputs = (outdir / "features" / steps.FEATURES_NAME, outdir / "features" / steps.CONTRACT_NAME,
+              outdir / "labels" / steps.LABELS_NAME)
+    start = time.perf_counter()
+    steps.search_step(*inputs, config, outdir / "search", chroms=folds)
+    seconds_search = time.perf_counter() - start
+    dirs = []
+    for chrom in folds:
+        dirs.append(outdir / "train_searched" / chrom)
+        steps.train_step(*inputs, config, dirs[-1], chroms=[chrom], device=device,
+                         weights=outdir / "search" / f"weights_{chrom}.json", provenance=provenance)
+    return {"dirs": dirs, "seconds_search": round(seconds_search, 1),
+            "seconds_train": round(time.perf_counter() - start - seconds_search, 1)}
+
+
 def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, device: str, quick: bool,
               seed: int) -> dict[str, Any]:
     outdir = Path(outdir)
     if quick:
         config.catboost.update(QUICK_CATBOOST)
+        config.search = replace(config.search, **QUICK_SEARCH)
     config.seed = seed
     device = resolve_device(device)
     prov = Provenance.from_cli("varflow run eqtl", {"finemap": finemap, "genes": genes, "config": config.path,
@@ -55,8 +78,9 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
                              provenance=prov)
     if not train["folds"]:
         raise VarflowError(f"eqtl: every LOCO fold was skipped ({train['skipped']}); nothing to evaluate")
-    rep = steps.evaluate_step([outdir / "train"], outdir / "evaluate", n_boot=QUICK_BOOT if quick else 2000,
-                              seed=seed)
+    searched = search_and_train(outdir, config, train["folds"], device=device, provenance=prov)
+    rep = steps.evaluate_step([outdir / "train", *searched["dirs"]], outdir / "evaluate",
+                              n_boot=QUICK_BOOT if quick else 2000, seed=seed)
     pred = steps.predict_step(outdir / "features" / steps.FEATURES_NAME, [outdir / "train"],
                               outdir / "predict" / "predictions", provenance=prov)
     boot = rep["bootstrap_weighted_minus_unweighted"]
@@ -66,7 +90,12 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
             "auprc_unweighted": rep["pooled"]["unweighted"]["auprc"],
             "auprc_distance_only": rep["pooled"]["distance_only"]["auprc"],
             "auroc_weighted": rep["pooled"]["weighted"]["auroc"],
-            "auprc_diff_ci95": [boot["ci_low"], boot["ci_high"]], "n_predictions": len(pred),
+            "auprc_diff_ci95": [boot["ci_low"], boot["ci_high"]],
+            "auprc_searched": rep["weight_comparison"]["models"]["searched"]["auprc"],
+            "auprc_searched_minus_unweighted_ci95": [
+                rep["weight_comparison"]["bootstrap"]["searched_minus_unweighted"][k] for k in ("ci_low", "ci_high")],
+            "seconds_search": searched["seconds_search"], "seconds_train_searched": searched["seconds_train"],
+            "n_predictions": len(pred),
             "predictions": str(outdir / "predict" / "predictions.tsv.gz"), "_pred": pred}
 
 

@@ -5,7 +5,9 @@ Each reads its input files, calls the pure function of its module and writes typ
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,9 @@ from varflow.eqtl.featurize import featurize_files
 from varflow.eqtl.labels import make_labels
 from varflow.eqtl.predict import predict_files
 from varflow.eqtl.schemas import FEATURES, LABELS
-from varflow.eqtl.train import chrom_order, train_loco
+from varflow.eqtl.search import SEARCHED_MARKER, WeightSearch, compare_weightings, read_searched_weights
+from varflow.eqtl.train import chrom_order, fold_plan, join_training_data, train_loco
+from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
@@ -57,18 +61,63 @@ def labels_step(finemap: Path, config: EqtlConfig, outdir: Path, *, seed: int | 
 
 def train_step(features: Path, contract: Path, labels: Path, config: EqtlConfig, outdir: Path, *,
                chroms: list[str] | None = None, device: str = "cpu", seed: int | None = None,
-               provenance: Provenance | None = None) -> dict[str, Any]:
-    """Train LOCO folds (all, or ``chroms``) into outdir; see ``varflow.eqtl.train``."""
+               weights: Path | None = None, provenance: Provenance | None = None) -> dict[str, Any]:
+    """Train LOCO folds (all, or ``chroms``) into outdir; see ``varflow.eqtl.train``.
+
+    ``weights``: a ``search`` result (or a ``{category: weight}`` JSON) whose per-category weights
+    replace the config's fixed ones for the weighted model; it is copied into outdir as
+    ``searched_weights.json``, which marks the folder's models as searched ones for ``evaluate``. A
+    search result belongs to one held-out chromosome and trains only that fold.
+    """
     if seed is not None:
         config.seed = seed
+    if weights is not None:
+        searched = read_searched_weights(weights)
+        if searched["heldout"] is not None and list(chroms or []) != [searched["heldout"]]:
+            raise VarflowError(f"{weights}: weights searched for fold {searched['heldout']} train only that "
+                               f"fold (--chrom {searched['heldout']}), got {chroms or 'all folds'}")
+        config = replace(config, category_weights={**config.category_weights, **searched["weights"]})
     feats = read_table(features, FEATURES)
     lab = read_table(labels, LABELS)
-    return train_loco(feats, lab, FeatureContract.load(contract), config, outdir, chroms=chroms,
-                      device=device, provenance=provenance)
+    res = train_loco(feats, lab, FeatureContract.load(contract), config, outdir, chroms=chroms,
+                     device=device, provenance=provenance)
+    if weights is not None:
+        _write_json(Path(outdir) / SEARCHED_MARKER, searched)
+    return res
+
+
+def search_step(features: Path, contract: Path, labels: Path, config: EqtlConfig, outdir: Path, *,
+                chroms: list[str] | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Search per-category weights for LOCO folds (all, or ``chroms``) on each fold's training chromosomes;
+    writes ``weights_<chrom>.json`` per fold (see ``varflow.eqtl.search``)."""
+    if seed is not None:
+        config.seed = seed
+    con = FeatureContract.load(contract)
+    data = join_training_data(read_table(features, FEATURES), read_table(labels, LABELS), con)
+    run, skipped = fold_plan(data, chroms)
+    outdir = ensure_writable_dir(Path(outdir))
+    search = WeightSearch(config, con)
+    chosen = {}
+    for chrom in run:
+        doc = search.run(data, chrom)
+        _write_json(outdir / f"weights_{chrom}.json", doc)
+        chosen[chrom] = doc["weights"]
+        log.info("search: fold %s: %d trials, chosen trial %d %s", chrom, len(doc["trials"]),
+                 doc["chosen_trial"], {c: round(w, 2) for c, w in doc["weights"].items()})
+    return {"folds": run, "skipped": skipped, "weights": chosen}
 
 
 def evaluate_step(train_dirs: list[Path], outdir: Path, *, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    return evaluate_dirs(train_dirs, outdir, n_boot=n_boot, seed=seed)
+    """Evaluate the fixed-weight folds; folders trained with ``--weights`` (marked by
+    ``searched_weights.json``) join as the searched model: ``weight_comparison.json`` then holds
+    unweighted, fixed and searched side by side with paired bootstrap CIs (key ``weight_comparison``)."""
+    searched = [Path(d) for d in train_dirs if (Path(d) / SEARCHED_MARKER).is_file()]
+    fixed = [Path(d) for d in train_dirs if Path(d) not in searched]
+    report = evaluate_dirs(fixed, outdir, n_boot=n_boot, seed=seed)
+    if searched:
+        report["weight_comparison"] = compare_weightings(fixed, searched, n_boot=n_boot, seed=seed)
+        _write_json(Path(outdir) / "weight_comparison.json", report["weight_comparison"])
+    return report
 
 
 def predict_step(features: Path, model_dirs: list[Path], out_prefix: Path, *, kind: str = "weighted",
@@ -76,3 +125,8 @@ def predict_step(features: Path, model_dirs: list[Path], out_prefix: Path, *, ki
                  provenance: Provenance | None = None) -> pd.DataFrame:
     return predict_files(features, model_dirs, out_prefix, kind=kind, model=model, contract=contract,
                          provenance=provenance)
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    with atomic_path(path, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(doc, indent=1, default=float))
