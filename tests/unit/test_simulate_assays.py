@@ -101,3 +101,13 @@ def test_dl_scores_deterministic_named_and_calibrated():
     assert sorted(what.values()) == sorted(bank.labels + ["noise"] * 3)
     ref = readouts(context, bank)[0]
     assert np.allclose((ref > bank.threshold).mean(axis=0), 0.03, atol=0.02)
+
+
+def test_sequence_occupancy_equals_window_occupancy():
+    from varflow.simulate.assays import kmer_codes, sequence_occupancy
+
+    seq = np.random.default_rng(1).integers(0, 4, 3_000).astype(np.uint8)
+    seq[100:110] = [CODE[b] for b in "GGGGCGGGGC"]
+    kmers = kmer_codes(seq)
+    for motif in MOTIFS:
+        assert np.allclose(sequence_occupancy(seq, motif, kmers), window_occupancy(seq[None], motif)[0], atol=1e-5)

@@ -134,6 +134,34 @@ def window_occupancy(codes: np.ndarray, motif: Motif) -> np.ndarray:
         return occupancy(best, motif)
 
 
+def sequence_occupancy(seq: np.ndarray, motif: Motif, kmer_codes: np.ndarray) -> np.ndarray:
+    """Occupancy (L - k + 1,) float32 of the better strand of ``motif`` in every window of a plain
+    sequence ``seq`` (L,) of codes 0..3; ``kmer_codes`` from :func:`kmer_codes` of the same sequence.
+
+    Equals ``window_occupancy(seq[None], motif)[0]``, about 3x faster: each gather reads a 4-mer's
+    summed PWM entries, so a k-bp motif costs ceil(k / 4) gathers per strand instead of k.
+    """
+    k = len(motif)
+    n_win = seq.size - k + 1
+    best = None
+    for pwm in (motif.pwm, motif.pwm[::-1, ::-1]):  # forward and reverse-complement strands
+        padded = np.concatenate([pwm, np.zeros((-k % 4, 4))])  # zero rows past the motif's end
+        score = np.zeros(n_win, dtype=np.float32)
+        for j in range(0, k, 4):
+            # table[c] = sum over the 4-mer's bases i of pwm[j + i, base i], c = 64 b0 + 16 b1 + 4 b2 + b3
+            table = (padded[j, :, None, None, None] + padded[j + 1, None, :, None, None]
+                     + padded[j + 2, None, None, :, None] + padded[j + 3, None, None, None, :]).ravel()
+            score += table.astype(np.float32).take(kmer_codes[j:j + n_win])
+        best = score if best is None else np.maximum(best, score)
+    return occupancy(best, motif)
+
+
+def kmer_codes(seq: np.ndarray) -> np.ndarray:
+    """Code (L,) intp of the 4-mer starting at each base of ``seq`` (L,) codes 0..3, A-padded at the end."""
+    s = np.concatenate([seq, np.zeros(3, np.uint8)]).astype(np.intp)
+    return 64 * s[:-3] + 16 * s[1:-2] + 4 * s[2:-1] + s[3:]
+
+
 def allele_rows(seq: np.ndarray, variants: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """REF and ALT rows (n, W) uint8 of each variant's allele with KMAX - 1 bases on each side.
 
@@ -183,7 +211,7 @@ class VariantContext:
 
 
 def variant_context(seq: np.ndarray, variants: pd.DataFrame, motifs: tuple[Motif, ...] = MOTIFS) -> VariantContext:
-    """:class:`VariantContext` of one chromosome's variants; ``seq`` (L,) base codes, ``variants``
+    """:class:`VariantContext` of one chromosome's variants; ``seq`` (L,) base codes 0..3, ``variants``
     with pos (1-based), ref, alt, kind. The box of a variant at 0-based p holds window starts
     [p - h, p + h] clipped to the chromosome."""
     pos0 = variants["pos"].to_numpy() - 1
@@ -193,8 +221,9 @@ def variant_context(seq: np.ndarray, variants: pd.DataFrame, motifs: tuple[Motif
     ref_box = np.zeros((len(variants), len(MARKS), len(motifs)))
     ref_rows, alt_rows = allele_rows(seq, variants)
     delta = np.zeros((len(variants), len(motifs)))
+    kmers = kmer_codes(seq)
     for k, motif in enumerate(motifs):
-        track = window_occupancy(seq[None, :], motif)[0]
+        track = sequence_occupancy(seq, motif, kmers).astype(np.float64)
         cum = np.concatenate([[0.0], np.cumsum(track)])
         cum = np.concatenate([cum, np.full(seq.size + 1 - cum.size, cum[-1])])  # windows past the end: 0
         ref_box[:, :, k] = (cum[hi] - cum[lo]) / (hi - lo)
