@@ -7,7 +7,8 @@ process EQTL_EVALUATE {
 
     output:
     tuple val(meta), path("${prefix}/metrics.json"), emit: metrics
-    tuple val(meta), path("${prefix}/curves.png"), emit: plots
+    tuple val(meta), path("${prefix}/*.png"), emit: plots
+    tuple val(meta), path("${prefix}/shap_by_category.parquet"), emit: shap_by_category
     path "versions.yml", emit: versions
 
     script:
@@ -29,7 +30,7 @@ process EQTL_EVALUATE {
     prefix = task.ext.prefix ?: "${meta.id}_evaluate"
     """
     mkdir -p ${prefix}
-    touch ${prefix}/metrics.json ${prefix}/curves.png
+    touch ${prefix}/metrics.json ${prefix}/curves.png ${prefix}/importance_by_category.png ${prefix}/shap_by_category.parquet
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
