@@ -170,6 +170,23 @@ def s2e(results: Path) -> str:
     return "".join(body)
 
 
+def _weight_comparison(path: Path) -> str:
+    """Unweighted, fixed and searched per-category weights side by side, with the paired bootstrap CIs of
+    their AUPRC differences and which one wins (the eqtl search step's weight_comparison.json)."""
+    if not path.exists():
+        return ""
+    doc = _json(path)
+    models = pd.DataFrame([{"weights": name, "AUPRC": v["auprc"], "AUROC": v["auroc"]}
+                           for name, v in doc["models"].items()])
+    pairs = pd.DataFrame([{"AUPRC difference": name.replace("_minus_", " - "), "diff": b["diff"],
+                           "95% CI low": b["ci_low"], "95% CI high": b["ci_high"], "wins": b["winner"]}
+                          for name, b in doc["bootstrap"].items()])
+    return ("<h3>Feature weights: unweighted, fixed (config) and searched per fold</h3>"
+            "<p>Searched: one weight per feature category chosen inside each fold on its training "
+            "chromosomes only (odd vs even, Optuna). 'wins' names the model whose 95% paired bootstrap CI "
+            "excludes 0, else 'neither'.</p>" + table(models) + table(pairs))
+
+
 def eqtl(results: Path) -> str:
     root = results / "eqtl"
     if not root.is_dir():
@@ -196,6 +213,7 @@ def eqtl(results: Path) -> str:
                         "the category's summed |SHAP| (log-odds) with its share in %, and the signed mean "
                         "(pooled over every fold's held-out rows; per fold in "
                         "evaluate/shap_by_category.parquet).</p>" + table(pd.DataFrame(m["shap_by_category"])))
+    body.append(_weight_comparison(root / "evaluate" / "weight_comparison.json"))
     body.append(images(_pngs(root / "evaluate")))
     predictions = root / "predict" / "predictions.parquet"
     if predictions.exists():
