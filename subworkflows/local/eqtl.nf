@@ -2,6 +2,9 @@
  * EQTL: causal eQTL classifier (scEEMS/GEMS method). featurize + labels once per cohort, train
  * scattered over held-out chromosomes (one task per LOCO fold, label process_gpu), then evaluate the
  * pooled held-out folds and score every variant-gene pair with the model that held out its chromosome.
+ * Each fold also searches per-category feature weights on its own training chromosomes (EQTL_SEARCH)
+ * and trains a searched-weight model with them (EQTL_TRAIN_SEARCHED); evaluate reports unweighted,
+ * fixed and searched weights side by side, predict uses the fixed-weight folds.
  * Everything cell-type specific lives in the YAML config; a new cell type needs only a new config.
  * An extra variant-score table per cohort (the s2e variant effects under --workflow all) joins the
  * features as a deep-learning source.
@@ -9,7 +12,9 @@
 
 include { EQTL_FEATURIZE } from '../../modules/local/eqtl_featurize/main'
 include { EQTL_LABELS    } from '../../modules/local/eqtl_labels/main'
+include { EQTL_SEARCH    } from '../../modules/local/eqtl_search/main'
 include { EQTL_TRAIN     } from '../../modules/local/eqtl_train/main'
+include { EQTL_TRAIN as EQTL_TRAIN_SEARCHED } from '../../modules/local/eqtl_train/main'
 include { EQTL_EVALUATE  } from '../../modules/local/eqtl_evaluate/main'
 include { EQTL_PREDICT   } from '../../modules/local/eqtl_predict/main'
 
@@ -30,15 +35,20 @@ workflow EQTL {
     ch_train_in = ch_chroms
         .combine(EQTL_FEATURIZE.out.features, by: 0)
         .combine(EQTL_LABELS.out.labels, by: 0)
-    EQTL_TRAIN(ch_train_in, config)
+    EQTL_TRAIN(ch_train_in.map { meta, chrom, features, contract, labels -> [meta, chrom, features, contract, labels, []] }, config)
+
+    // per-category weights searched inside each fold on that fold's training chromosomes only, then the
+    // fold trained again with them (<id>_train_<chrom>_searched): evaluate compares the three weightings
+    EQTL_SEARCH(ch_train_in, config)
+    EQTL_TRAIN_SEARCHED(ch_train_in.join(EQTL_SEARCH.out.weights, by: [0, 1]), config)
 
     ch_folds = EQTL_TRAIN.out.fold.groupTuple()
-    EQTL_EVALUATE(ch_folds)
+    EQTL_EVALUATE(EQTL_TRAIN.out.fold.mix(EQTL_TRAIN_SEARCHED.out.fold).groupTuple())
     EQTL_PREDICT(EQTL_FEATURIZE.out.features.join(ch_folds))
 
     ch_versions = EQTL_FEATURIZE.out.versions
-        .mix(EQTL_LABELS.out.versions, EQTL_TRAIN.out.versions, EQTL_EVALUATE.out.versions,
-             EQTL_PREDICT.out.versions)
+        .mix(EQTL_LABELS.out.versions, EQTL_TRAIN.out.versions, EQTL_SEARCH.out.versions,
+             EQTL_TRAIN_SEARCHED.out.versions, EQTL_EVALUATE.out.versions, EQTL_PREDICT.out.versions)
 
     emit:
     metrics     = EQTL_EVALUATE.out.metrics  // channel: [ val(meta), path(metrics.json) ]

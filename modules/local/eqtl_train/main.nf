@@ -3,7 +3,7 @@ process EQTL_TRAIN {
     label 'process_gpu'
 
     input:
-    tuple val(meta), val(chrom), path(features), path(contract), path(labels)
+    tuple val(meta), val(chrom), path(features), path(contract), path(labels), path(weights)
     path config
 
     output:
@@ -12,7 +12,10 @@ process EQTL_TRAIN {
 
     script:
     def args = task.ext.args ?: ''
-    prefix = task.ext.prefix ?: "${meta.id}_train_${chrom}"
+    // weights: the fold's weights_<chrom>.json from EQTL_SEARCH, or [] for the config's fixed weights
+    def weights_arg = weights ? "--weights ${weights}" : ''
+    def kind = weights ? '_searched' : ''
+    prefix = task.ext.prefix ?: "${meta.id}_train_${chrom}${kind}"
     """
     varflow eqtl train \\
         --features ${features} \\
@@ -22,6 +25,7 @@ process EQTL_TRAIN {
         --chrom ${chrom} \\
         --threads ${task.cpus} \\
         --outdir ${prefix} \\
+        ${weights_arg} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -31,7 +35,8 @@ process EQTL_TRAIN {
     """
 
     stub:
-    prefix = task.ext.prefix ?: "${meta.id}_train_${chrom}"
+    def kind = weights ? '_searched' : ''
+    prefix = task.ext.prefix ?: "${meta.id}_train_${chrom}${kind}"
     """
     mkdir -p ${prefix}
     touch ${prefix}/contract.json ${prefix}/model_${chrom}_weighted.cbm ${prefix}/heldout_${chrom}.parquet
