@@ -47,7 +47,7 @@ class ResidualBlock(nn.Module):
 
 
 class Trunk(nn.Module):
-    """(B, L, 4) one-hot -> (B, channels) embedding."""
+    """(B, L, 4) one-hot or (B, L) uint8 base codes (``varflow.s2e.onehot``) -> (B, channels) embedding."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
