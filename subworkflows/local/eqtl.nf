@@ -52,7 +52,7 @@ workflow EQTL {
 
     emit:
     metrics     = EQTL_EVALUATE.out.metrics  // channel: [ val(meta), path(metrics.json) ]
-    plots       = EQTL_EVALUATE.out.plots    // channel: [ val(meta), path(curves.png) ]
+    plots       = EQTL_EVALUATE.out.plots    // channel: [ val(meta), [ curves.png, importance_by_category.png ] ]
     predictions = EQTL_PREDICT.out.tsv       // channel: [ val(meta), path(tsv.gz), path(tbi) ]
     parquet     = EQTL_PREDICT.out.parquet   // channel: [ val(meta), path(predictions.parquet) ]
     folds       = ch_folds                   // channel: [ val(meta), [ path(train fold folder) ] ]
