@@ -158,11 +158,13 @@ def search(
 def evaluate(
     train_dir: List[Path] = typer.Argument(..., help="Train output folder(s) whose held-out folds are pooled; folders "
                                                       "trained with --weights join as the searched model."),
-    outdir: Path = typer.Option(..., "--outdir", help="Writes metrics.json, importance.parquet, shap_by_category.parquet, curves.png, importance_by_category.png."),
+    outdir: Path = typer.Option(..., "--outdir", help="Writes metrics.json, importance.parquet, shap_by_category.parquet, "
+                                                      "curves.png, importance_by_category.png."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Paired bootstrap replicates."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
 ) -> None:
-    """Pooled / per-chromosome / SNV-only AUPRC and AUROC, bootstrap CI, importance (PredictionValuesChange and held-out SHAP by category), plots."""
+    """Pooled / per-chromosome / SNV-only AUPRC and AUROC, bootstrap CI, importance (PredictionValuesChange
+    and held-out SHAP by category), plots."""
     from varflow.eqtl.steps import evaluate_step
 
     rep = evaluate_step(train_dir, outdir, n_boot=n_boot, seed=seed)
