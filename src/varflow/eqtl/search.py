@@ -117,7 +117,12 @@ class WeightSearch:
         """Search the fold holding out ``heldout``; returns the chosen weights, every trial and the front."""
         import optuna
 
-        halves = split_halves(data, heldout)
+        try:
+            halves = split_halves(data, heldout)
+        except VarflowError as exc:  # too few labelled chromosomes to search: keep the published weights
+            log.warning("%s; fold %s keeps the config's fixed weights", exc, heldout)
+            return {"heldout": heldout, "weights": self.start_points()[-1], "chosen_trial": None,
+                    "rule": f"not searched: {exc}", "trials": [], "pareto_front": []}
         pools = {"odd": self.half_pool(data, halves.odd_rows), "even": self.half_pool(data, halves.even_rows)}
         lo, hi = self.config.search.weight_min, self.config.search.weight_max
 

@@ -102,7 +102,7 @@ def search_step(features: Path, contract: Path, labels: Path, config: EqtlConfig
         doc = search.run(data, chrom)
         _write_json(outdir / f"weights_{chrom}.json", doc)
         chosen[chrom] = doc["weights"]
-        log.info("search: fold %s: %d trials, chosen trial %d %s", chrom, len(doc["trials"]),
+        log.info("search: fold %s: %d trials, chosen trial %s %s", chrom, len(doc["trials"]),
                  doc["chosen_trial"], {c: round(w, 2) for c, w in doc["weights"].items()})
     return {"folds": run, "skipped": skipped, "weights": chosen}
 
