@@ -81,8 +81,10 @@ class SimulationConfig:
                      gwas=dict(n_individuals=500, n_traits=2)),
         # The demo's elements and causal variants lie within 4 kb of the TSS, inside the 8 kb window its
         # s2e stage can train on 2 CPU cores (docs/s2e.md); fine-mapping keeps the 20 kb cis window.
+        # 2 dl model draws (3 x 8 x 2 + 8 = 56 dl columns, not 200): eqtl's CatBoost folds scale with the
+        # feature count, and with 200 a fold took ~75 s, past the demo's 10-minute budget.
         "demo": dict(n_chromosomes=5, chrom_length=1_000_000, n_genes_per_chrom=20, n_individuals=200,
-                     regulatory_reach=4_000, gwas=dict(n_individuals=2500, n_traits=2)),
+                     regulatory_reach=4_000, n_dl_draws=2, gwas=dict(n_individuals=2500, n_traits=2)),
     }
     SCALED = ("chrom_length", "n_genes_per_chrom", "n_individuals")
 
