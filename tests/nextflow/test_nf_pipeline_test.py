@@ -70,7 +70,8 @@ def _publish_folders(processes: set[str]) -> dict[str, str]:
 
 
 def _output_patterns(module: Path) -> list[re.Pattern]:
-    """The module's declared output files as regexes; ``${...}`` matches one path component."""
+    """The module's declared output files as regexes; ``${...}`` and a glob ``*`` match within one path
+    component."""
     text = module.read_text()
     section = text[text.index("output:"):text.index("script:")]
     patterns = []
@@ -78,7 +79,7 @@ def _output_patterns(module: Path) -> list[re.Pattern]:
         if glob == "versions.yml":
             continue  # modules.config's saveAs keeps versions.yml out of outdir
         parts = re.split(r"(\$\{[^}]+\})", glob)
-        regex = "".join("[^/]+" if p.startswith("${") else re.escape(p) for p in parts)
+        regex = "".join("[^/]+" if p.startswith("${") else re.escape(p).replace(r"\*", "[^/]*") for p in parts)
         patterns.append(re.compile(rf"{regex}(/.+)?"))  # a file inside an output folder counts too
     return patterns
 
