@@ -52,6 +52,24 @@ def test_run_from_cohort_outputs(pipeline_run, tiny_cohort):
         assert (out / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_side_by_side_tasks_give_the_one_process_tables(pipeline_run, tiny_cohort, tmp_path):
+    """The pipeline's worker processes (one BLAS thread each) change nothing: every table equals that of
+    a one-process run with one BLAS thread, value for value."""
+    from threadpoolctl import threadpool_limits
+
+    from varflow.shrink.pipeline import run_steps
+
+    args = (tiny_cohort.group("sumstats"), tiny_cohort.group("ld"), tiny_cohort.path("gwas_genes"))
+    parallel = run_steps(*args, tmp_path / "parallel", seed=0, quick=True, workers=2)
+    with threadpool_limits(1):
+        serial = run_steps(*args, tmp_path / "serial", seed=0, quick=True, workers=1)
+    assert parallel["workers"] == 2 and serial["workers"] == 1
+    tables = sorted(p.relative_to(tmp_path / "parallel") for p in (tmp_path / "parallel").rglob("*.parquet"))
+    assert len(tables) >= 8
+    for t in tables:
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parallel" / t), pd.read_parquet(tmp_path / "serial" / t))
+
+
 def test_gene_statistic_matches_direct_sum(pipeline_run, tiny_cohort):
     """T of a gene = sum of squared shrunk effects of the SNPs in its SNP_START..SNP_END range; T_RAW the
     sum of their z^2; T_COND the sum of (z - what the shrunk effects of the other SNPs of each SNP's own

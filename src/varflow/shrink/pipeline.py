@@ -4,11 +4,15 @@ gene tests per trait, joint clustering + multi-trait summaries when there are 2+
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from varflow.errors import VarflowError
 from varflow.io.cohort import Cohort
@@ -22,18 +26,93 @@ def _prov(step: str, params: dict, seed: int) -> Provenance:
     return Provenance.from_cli(f"varflow run shrink ({step})", params, seed)
 
 
+MAX_WORKERS = 4  # processes for side-by-side tasks; each holds one chromosome's dense LD (~250 MB at 7,800 SNPs)
+_BLAS_LIMIT = None  # a worker's threadpool limit, kept alive for the worker's life
+
+
+def _one_blas_thread() -> None:
+    """Pool initializer: each worker process uses one BLAS thread (the workers are the parallelism)."""
+    global _BLAS_LIMIT
+    _BLAS_LIMIT = threadpool_limits(1)
+
+
+def worker_count() -> int:
+    """Processes for side-by-side tasks: the CPUs this process may use, at most ``MAX_WORKERS``."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+class _Inline:
+    """The executor interface run in this process: one CPU, or no ``fork`` start method."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args, **kwargs))
+        return done
+
+    def __enter__(self) -> "_Inline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _executor(workers: int):
+    if workers < 2 or "fork" not in mp.get_all_start_methods():
+        return _Inline()
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_one_blas_thread)
+
+
+def _timed(fn, /, *args, **kwargs) -> tuple[Any, float]:
+    t = time.perf_counter()
+    return fn(*args, **kwargs), time.perf_counter() - t
+
+
+def _trait_tests(trait: str, effects: list[Path], ld: list[Path], genes: Path, outdir: Path, restarts: int,
+                 seed: int, report_statistic: str) -> dict:
+    """One trait's single-trait clustering, then its gene tests (they need its mixture's eps)."""
+    cdir = outdir / "cluster"
+    model = cdir / f"{trait}.model.json"
+    clustered, t_cluster = _timed(steps.cluster_step, effects, cdir / f"{trait}.clusters.parquet", model,
+                                  n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"trait": trait}, seed))
+    out = outdir / "gene_tests" / f"{trait}.gene_tests.parquet"
+    tested, t_genes = _timed(steps.gene_test_step, effects, ld, genes, model, out, report_statistic=report_statistic,
+                             provenance=_prov("gene-test", {"trait": trait, "report_statistic": report_statistic}, seed))
+    return {"k": clustered["k"], "model": model, "gene_tests": out, "genes": tested,
+            "seconds": {"cluster": t_cluster, "gene_test": t_genes}}
+
+
+def _joint(effects: list[Path], traits: list[str], genes: Path, outdir: Path, restarts: int, seed: int) -> dict:
+    """Joint clustering of every trait's effects, then the multi-trait summaries and cluster types."""
+    cdir, mdir = outdir / "cluster", outdir / "multitrait"
+    clustered, t_cluster = _timed(steps.cluster_step, effects, cdir / "joint.clusters.parquet", cdir / "joint.model.json",
+                                  n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"traits": traits}, seed))
+    typed, t_multi = _timed(steps.multitrait_step, cdir / "joint.clusters.parquet", cdir / "joint.model.json", genes,
+                            mdir / "genes.parquet", mdir / "cluster_types.parquet", _prov("multi-trait", {}, seed))
+    return {"k": clustered["k"], "types": typed["types"],
+            "paths": (cdir / "joint.clusters.parquet", cdir / "joint.model.json", mdir / "genes.parquet"),
+            "seconds": {"cluster_joint": t_cluster, "multi_trait": t_multi}}
+
+
 def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdir: Path, *, seed: int = 0,
               quick: bool = False, model: Path | None = None, method: str = "nn",
-              avg_block: int = 1000, restarts: int | None = None, report_statistic: str = DEFAULT_REPORT_STATISTIC) -> dict:
-    """Run every step; returns headline figures and seconds per stage. Every step runs on the CPU
-    (the shipped or given ensemble predicts in numpy; training is ``varflow shrink train``)."""
+              avg_block: int = 1000, restarts: int | None = None, report_statistic: str = DEFAULT_REPORT_STATISTIC,
+              workers: int | None = None) -> dict:
+    """Run every step; returns headline figures, seconds per step (summed over its tasks) and wall
+    seconds per phase. Every step runs on the CPU (the shipped or given ensemble predicts in numpy;
+    training is ``varflow shrink train``). As under Nextflow, independent tasks run side by side:
+    effects per trait x chromosome, then per trait its clustering + gene tests, beside the joint
+    clustering + multi-trait summaries; ``workers`` processes (default ``worker_count()``), each with
+    one BLAS thread. The tables equal a one-process run's with one BLAS thread, value for value."""
     if not sumstats:
         raise VarflowError("shrink needs at least one trait's summary statistics")
     if not ld:
         raise VarflowError("shrink needs the LD of at least one chromosome")
     restarts = restarts if restarts is not None else (5 if quick else 25)
+    workers = worker_count() if workers is None else workers
     outdir = Path(outdir)
     seconds: dict[str, float] = {}
+    wall: dict[str, float] = {}
     figures: dict = {"traits": list(sumstats), "chromosomes": list(ld)}
 
     t = time.perf_counter()
@@ -45,75 +124,66 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
                                    avg_block=avg_block, provenance=_prov("ld-blocks", {"ld": path}, seed))
         block_files[chrom] = out_ld
         n_blocks += res["n_blocks"]
-    seconds["ld_blocks"] = time.perf_counter() - t
+    seconds["ld_blocks"] = wall["ld_blocks"] = time.perf_counter() - t
     figures["n_blocks"] = n_blocks
 
-    t = time.perf_counter()
-    effects: dict[str, list[Path]] = {}
-    for trait, path in sumstats.items():
-        for chrom, bld in block_files.items():
-            out = outdir / "effects" / f"{trait}.{chrom}.parquet"
-            steps.effects_step(path, bld, out, method, model, seed,
-                               _prov("effects", {"sumstats": path, "chrom": chrom, "method": method}, seed), trait=trait)
-            effects.setdefault(trait, []).append(out)
-    seconds["effects"] = time.perf_counter() - t
-    figures["n_snps"] = int(sum(len(read_table(p)) for p in effects[next(iter(effects))]))
+    with _executor(workers) as pool:
+        t = time.perf_counter()
+        effects: dict[str, list[Path]] = {}
+        pending = []
+        for trait, path in sumstats.items():
+            for chrom, bld in block_files.items():
+                out = outdir / "effects" / f"{trait}.{chrom}.parquet"
+                pending.append(pool.submit(_timed, steps.effects_step, path, bld, out, method, model, seed,
+                                           _prov("effects", {"sumstats": path, "chrom": chrom, "method": method}, seed),
+                                           trait=trait))
+                effects.setdefault(trait, []).append(out)
+        seconds["effects"] = sum(f.result()[1] for f in pending)
+        wall["effects"] = time.perf_counter() - t
+        figures["n_snps"] = int(sum(len(read_table(p)) for p in effects[next(iter(effects))]))
 
-    t = time.perf_counter()
-    models = {}
-    for trait in sumstats:
-        cdir = outdir / "cluster"
-        res = steps.cluster_step(effects[trait], cdir / f"{trait}.clusters.parquet", cdir / f"{trait}.model.json",
-                                 n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"trait": trait}, seed))
-        models[trait] = cdir / f"{trait}.model.json"
+        t = time.perf_counter()
+        joint_task = None
+        if len(sumstats) >= 2:  # the joint clustering is the shortest task: it fills the gaps of the others
+            joint_task = pool.submit(_joint, [p for ps in effects.values() for p in ps], list(sumstats), genes,
+                                     outdir, restarts, seed)
+        trait_tasks = {trait: pool.submit(_trait_tests, trait, effects[trait], list(ld.values()), genes, outdir,
+                                          restarts, seed, report_statistic) for trait in sumstats}
+        per_trait = {trait: task.result() for trait, task in trait_tasks.items()}
+        joint = joint_task.result() if joint_task is not None else None
+        wall["cluster_and_gene_tests"] = time.perf_counter() - t
+
+    models, gene_tests = {}, {}
+    for trait, res in per_trait.items():
+        models[trait], gene_tests[trait] = res["model"], res["gene_tests"]
         figures[f"k_{trait}"] = res["k"]
-    seconds["cluster"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    gene_tests = {}
-    for trait in sumstats:
-        out = outdir / "gene_tests" / f"{trait}.gene_tests.parquet"
-        res = steps.gene_test_step(effects[trait], list(ld.values()), genes, models[trait], out,
-                                   report_statistic=report_statistic,
-                                   provenance=_prov("gene-test", {"trait": trait, "report_statistic": report_statistic},
-                                                    seed))
-        gene_tests[trait] = out
-        figures[f"genes_q05_{trait}"] = res["n_q05"]
-        figures[f"genes_q05_shrunk_{trait}"] = res["n_q05_shrunk"]
-        figures[f"genes_q05_raw_{trait}"] = res["n_q05_raw"]
-        figures[f"genes_q05_conditional_{trait}"] = res["n_q05_conditional"]
-        figures["n_genes"] = res["n_genes"]
+        figures[f"genes_q05_{trait}"] = res["genes"]["n_q05"]
+        figures[f"genes_q05_shrunk_{trait}"] = res["genes"]["n_q05_shrunk"]
+        figures[f"genes_q05_raw_{trait}"] = res["genes"]["n_q05_raw"]
+        figures[f"genes_q05_conditional_{trait}"] = res["genes"]["n_q05_conditional"]
+        figures["n_genes"] = res["genes"]["n_genes"]
+        for step, s in res["seconds"].items():
+            seconds[step] = seconds.get(step, 0.0) + s
     figures["gene_report_statistic"] = report_statistic
-    seconds["gene_test"] = time.perf_counter() - t
-
-    joint = None
-    if len(sumstats) >= 2:
-        t = time.perf_counter()
-        cdir = outdir / "cluster"
-        res = steps.cluster_step([p for ps in effects.values() for p in ps], cdir / "joint.clusters.parquet", cdir / "joint.model.json",
-                                 n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"traits": list(sumstats)}, seed))
-        figures["k_joint"] = res["k"]
-        seconds["cluster_joint"] = time.perf_counter() - t
-        t = time.perf_counter()
-        mdir = outdir / "multitrait"
-        res = steps.multitrait_step(cdir / "joint.clusters.parquet", cdir / "joint.model.json", genes,
-                                    mdir / "genes.parquet", mdir / "cluster_types.parquet",
-                                    _prov("multi-trait", {}, seed))
-        figures["cluster_types"] = res["types"]
-        seconds["multi_trait"] = time.perf_counter() - t
-        joint = (cdir / "joint.clusters.parquet", cdir / "joint.model.json", mdir / "genes.parquet")
+    if joint is not None:
+        figures["k_joint"] = joint["k"]
+        figures["cluster_types"] = joint["types"]
+        seconds.update(joint["seconds"])
 
     t = time.perf_counter()
     all_effects = [p for ps in effects.values() for p in ps]
     if joint is not None:
-        made = steps.plots_step(outdir / "plots", all_effects, joint[0], joint[1], list(gene_tests.values()), joint[2])
+        clusters, mixture, multitrait = joint["paths"]
+        made = steps.plots_step(outdir / "plots", all_effects, clusters, mixture, list(gene_tests.values()), multitrait)
     else:
         trait = next(iter(sumstats))
         made = steps.plots_step(outdir / "plots", all_effects, outdir / "cluster" / f"{trait}.clusters.parquet",
                                 models[trait], list(gene_tests.values()), None)
-    seconds["plots"] = time.perf_counter() - t
+    seconds["plots"] = wall["plots"] = time.perf_counter() - t
     figures["plots"] = sorted(made)
     figures["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    figures["wall_seconds"] = {k: round(v, 2) for k, v in wall.items()}
+    figures["workers"] = workers
     figures["_effects"] = effects
     figures["_gene_tests"] = gene_tests
     return figures
