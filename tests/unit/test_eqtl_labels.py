@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from varflow.eqtl.config import DEFAULT_LABELS
-from varflow.eqtl.labels import balanced_weights, make_labels, positive_masks
+from varflow.eqtl.labels import balanced_weights, make_labels, negatives_summary, positive_masks
 from varflow.eqtl.variants import clean_finemap
 from varflow.errors import VarflowError
 
@@ -116,7 +117,6 @@ def test_bad_pip_and_variant_id_and_duplicates(caplog):
 
 
 def test_negatives_summary_counts_candidates_per_gene_and_names_short_genes(caplog):
-    from varflow.eqtl.labels import negatives_summary
 
     rows = [("chr1:50:A:C", "g1", 0.9, 1), ("chr1:60:A:C", "g2", 0.9, 1), ("chr1:70:A:C", "g3", 0.2, 0)]
     rows += _negatives("g1", 12, 1000)                        # enough (npr = 10)
@@ -128,3 +128,25 @@ def test_negatives_summary_counts_candidates_per_gene_and_names_short_genes(capl
     assert summary["genes_with_too_few_negatives"] == ["g2", "g3"]
     assert summary["min_negatives"] == DEFAULT_LABELS["npr"] == 10
     assert "2 of 3 gene(s)" in caplog.text and "g2, g3" in caplog.text
+
+
+def test_labels_step_writes_the_negatives_summary_and_the_report_names_short_genes(tmp_path, tiny_cohort):
+    """The labels step writes negatives.json (what ``negatives_summary`` computes on its input) and
+    counts the short genes; the report's eqtl section names them."""
+    from varflow.eqtl import steps
+    from varflow.eqtl.config import load_config
+    from varflow.io.tables import write_table
+    from varflow.report.sections import eqtl
+
+    rows = [("chr1:50:A:C", "g1", 0.9, 1), ("chr2:60:A:C", "g2", 0.9, 1)]
+    rows += _negatives("g1", 12, 1000) + [(f"chr2:{3000 + i}:A:C", "g2", 0.001, 0) for i in range(4)]
+    path = tmp_path / "finemap.parquet"
+    write_table(_fm(rows), path)
+    config = load_config(None, cohort=tiny_cohort)
+    res = steps.labels_step(path, config, tmp_path / "eqtl" / "labels", seed=0)
+    summary = json.loads((tmp_path / "eqtl" / "labels" / "negatives.json").read_text())
+    assert summary == negatives_summary(_fm(rows), config.labels)
+    assert summary["genes_with_too_few_negatives"] == ["g2"]
+    assert res["genes"] == 2 and res["genes_with_too_few_negatives"] == 1
+    section = eqtl(tmp_path)
+    assert "1 of 2 genes have fewer than 10 candidate negatives" in section and "g2" in section

@@ -9,6 +9,7 @@ process EQTL_LABELS {
     output:
     tuple val(meta), path("${prefix}/labels.parquet"), emit: labels
     tuple val(meta), path("${prefix}/folds.txt"), emit: folds
+    tuple val(meta), path("${prefix}/negatives.json"), emit: negatives
     path "versions.yml", emit: versions
 
     script:
@@ -33,6 +34,7 @@ process EQTL_LABELS {
     mkdir -p ${prefix}
     touch ${prefix}/labels.parquet
     echo chr1 > ${prefix}/folds.txt
+    echo '{}' > ${prefix}/negatives.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

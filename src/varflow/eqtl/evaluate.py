@@ -83,7 +83,11 @@ def read_heldout(train_dirs: list[Path]) -> pd.DataFrame:
     chroms = [c for h in held for c in h["chrom"].unique()]
     if len(chroms) != len(set(chroms)):
         raise VarflowError("held-out predictions of the same chromosome appear in more than one fold file")
-    return pd.concat(held, ignore_index=True)
+    held = pd.concat(held, ignore_index=True)
+    if held["prob_unweighted"].isna().any():
+        raise VarflowError("held-out predictions without an unweighted model (folds trained with searched weights "
+                           "fit the weighted model only): evaluate them beside the fixed-weight folds")
+    return held
 
 
 def read_fold_tables(train_dirs: list[Path], prefix: str) -> pd.DataFrame:

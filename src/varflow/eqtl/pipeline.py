@@ -85,6 +85,7 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
                               outdir / "predict" / "predictions", provenance=prov)
     boot = rep["bootstrap_weighted_minus_unweighted"]
     return {"folds": train["folds"], "skipped_folds": train["skipped"], "train_positives": lab["train_positives"],
+            "genes_with_too_few_negatives": f"{lab['genes_with_too_few_negatives']} of {lab['genes']}",
             "test_positives": lab["test_positives"],
             "auprc_weighted": rep["pooled"]["weighted"]["auprc"],
             "auprc_unweighted": rep["pooled"]["unweighted"]["auprc"],

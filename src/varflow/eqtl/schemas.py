@@ -35,7 +35,8 @@ HELDOUT = TableSchema(
      Column("label", "int"), Column("pip", "float"), Column("is_SNP", "float"),
      Column("abs_distance_TSS_log", "float"),
      Column("prob_weighted", "float", "P(causal) from the category-weighted model"),
-     Column("prob_unweighted", "float", "P(causal) from the unweighted model")),
+     Column("prob_unweighted", "float", "P(causal) from the unweighted model (NaN in a fold trained with searched "
+            "weights, which fits the weighted model only)", nullable=True)),
     "Test-set rows of one held-out chromosome scored by the models that never saw that chromosome.",
 )
 

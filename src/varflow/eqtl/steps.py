@@ -17,11 +17,11 @@ from varflow.eqtl.config import EqtlConfig
 from varflow.eqtl.contract import FeatureContract
 from varflow.eqtl.evaluate import evaluate_dirs
 from varflow.eqtl.featurize import featurize_files
-from varflow.eqtl.labels import make_labels
+from varflow.eqtl.labels import make_labels, negatives_summary
 from varflow.eqtl.predict import predict_files
 from varflow.eqtl.schemas import FEATURES, LABELS
 from varflow.eqtl.search import SEARCHED_MARKER, WeightSearch, compare_weightings, read_searched_weights
-from varflow.eqtl.train import chrom_order, fold_plan, join_training_data, train_loco
+from varflow.eqtl.train import MODEL_KINDS, chrom_order, fold_plan, join_training_data, train_loco
 from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.provenance import Provenance
@@ -30,6 +30,7 @@ from varflow.io.tables import read_table, write_table
 log = logging.getLogger("varflow")
 
 FEATURES_NAME, CONTRACT_NAME, LABELS_NAME, FOLDS_NAME = "features.parquet", "contract.json", "labels.parquet", "folds.txt"
+NEGATIVES_NAME = "negatives.json"
 
 
 def featurize_step(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *,
@@ -45,18 +46,24 @@ def featurize_step(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path,
 
 def labels_step(finemap: Path, config: EqtlConfig, outdir: Path, *, seed: int | None = None,
                 provenance: Provenance | None = None) -> dict[str, Any]:
-    """Write ``labels.parquet`` and ``folds.txt`` (chromosomes with test positives, one per line)."""
+    """Write ``labels.parquet``, ``folds.txt`` (chromosomes with test positives, one per line) and
+    ``negatives.json`` (``labels.negatives_summary``: each gene's candidate negatives and the genes with
+    fewer than ``npr``)."""
     fm = read_table(finemap, "finemap")
     labels = make_labels(fm, config.labels, config.seed if seed is None else seed, where=str(finemap))
+    negatives = negatives_summary(fm, config.labels, where=str(finemap))
     outdir = ensure_writable_dir(Path(outdir))
     write_table(labels, outdir / LABELS_NAME, LABELS, provenance)
+    _write_json(outdir / NEGATIVES_NAME, negatives)
     test_pos = labels[(labels["set"] == "test") & (labels["label"] == 1)]
     folds = sorted(test_pos["chrom"].unique(), key=chrom_order)
     with atomic_path(outdir / FOLDS_NAME, suffix=".txt") as tmp:
         tmp.write_text("".join(f"{c}\n" for c in folds))
     counts = labels.groupby(["set", "label"]).size()
     return {"train_positives": int(counts.get(("train", 1), 0)), "train_negatives": int(counts.get(("train", 0), 0)),
-            "test_positives": int(counts.get(("test", 1), 0)), "folds": folds}
+            "test_positives": int(counts.get(("test", 1), 0)), "folds": folds,
+            "genes": len(negatives["candidate_negatives"]),
+            "genes_with_too_few_negatives": len(negatives["genes_with_too_few_negatives"])}
 
 
 def train_step(features: Path, contract: Path, labels: Path, config: EqtlConfig, outdir: Path, *,
@@ -67,7 +74,9 @@ def train_step(features: Path, contract: Path, labels: Path, config: EqtlConfig,
     ``weights``: a ``search`` result (or a ``{category: weight}`` JSON) whose per-category weights
     replace the config's fixed ones for the weighted model; it is copied into outdir as
     ``searched_weights.json``, which marks the folder's models as searched ones for ``evaluate``. A
-    search result belongs to one held-out chromosome and trains only that fold.
+    search result belongs to one held-out chromosome and trains only that fold, and only its weighted
+    model (the unweighted one does not depend on weights: ``evaluate`` takes it from the fixed-weight
+    folders; here prob_unweighted is NaN).
     """
     if seed is not None:
         config.seed = seed
@@ -80,7 +89,8 @@ def train_step(features: Path, contract: Path, labels: Path, config: EqtlConfig,
     feats = read_table(features, FEATURES)
     lab = read_table(labels, LABELS)
     res = train_loco(feats, lab, FeatureContract.load(contract), config, outdir, chroms=chroms,
-                     device=device, provenance=provenance)
+                     device=device, provenance=provenance,
+                     kinds=MODEL_KINDS if weights is None else ("weighted",))
     if weights is not None:
         _write_json(Path(outdir) / SEARCHED_MARKER, searched)
     return res

@@ -161,10 +161,15 @@ class LocoTrainer:
     """Fits the LOCO folds of one training set. Each fold quantises its own training rows, so nothing
     of the held-out chromosome (not even its unlabelled feature values) shapes a fold's model."""
 
-    def __init__(self, config: EqtlConfig, contract: FeatureContract, device: str = "cpu"):
+    def __init__(self, config: EqtlConfig, contract: FeatureContract, device: str = "cpu",
+                 kinds: tuple[str, ...] = MODEL_KINDS):
+        unknown = set(kinds) - set(MODEL_KINDS)
+        if not kinds or unknown:
+            raise ValueError(f"model kinds must be a non-empty subset of {MODEL_KINDS}, got {kinds}")
         self.config = config
         self.contract = contract
         self.device = device
+        self.kinds = tuple(kinds)
 
     def fold_pools(self, data: TrainingData, rows: FoldRows):
         """The fold's fit Pool quantised on ``border_count`` borders per feature computed from ``rows.fit``
@@ -181,17 +186,18 @@ class LocoTrainer:
         return fit, validation
 
     def fit_fold(self, data: TrainingData, chrom: str) -> dict[str, Any]:
-        """Fit both models with ``chrom`` held out; returns models, held-out predictions, importance,
-        per-category SHAP of the held-out rows and the fold's info."""
+        """Fit the models (``kinds``) with ``chrom`` held out; returns models, held-out predictions (NaN
+        prob_<kind> for a kind not fitted), importance, per-category SHAP of the held-out rows and the
+        fold's info."""
         from catboost import Pool
 
         rows = fold_rows(data, chrom, early_stopping=bool(self.config.catboost.get("early_stopping_rounds")))
         fit_pool, eval_pool = self.fold_pools(data, rows)
         test_pool = Pool(data.X[rows.test], feature_names=list(self.contract.columns))
-        models = {kind: self._fit_model(kind, data, rows, fit_pool, eval_pool) for kind in MODEL_KINDS}
+        models = {kind: self._fit_model(kind, data, rows, fit_pool, eval_pool) for kind in self.kinds}
         heldout = data.keys.iloc[rows.test].reset_index(drop=True).copy()
-        for kind, model in models.items():
-            heldout[f"prob_{kind}"] = model.predict_proba(test_pool)[:, 1]
+        for kind in MODEL_KINDS:
+            heldout[f"prob_{kind}"] = models[kind].predict_proba(test_pool)[:, 1] if kind in models else np.nan
         categories = [self.contract.categories[c] for c in self.contract.columns]
         imp = pd.DataFrame({"feature": self.contract.columns, "category": categories,
                             **{f"importance_{kind}": m.get_feature_importance(type="PredictionValuesChange")
@@ -254,8 +260,9 @@ def inner_validation_chrom(train_chroms: np.ndarray, heldout: str) -> str | None
 
 def train_loco(features: pd.DataFrame, labels: pd.DataFrame, contract: FeatureContract, config: EqtlConfig,
                outdir: Path, *, chroms: list[str] | None = None, device: str = "cpu",
-               provenance: Provenance | None = None) -> dict[str, Any]:
-    """Train the LOCO folds (all, or those in ``chroms``) and write their files into ``outdir``.
+               provenance: Provenance | None = None, kinds: tuple[str, ...] = MODEL_KINDS) -> dict[str, Any]:
+    """Train the LOCO folds (all, or those in ``chroms``) and write their files into ``outdir``; ``kinds``
+    the models fitted per fold (``MODEL_KINDS``, or a subset).
 
     Returns {"folds": [chrom...], "skipped": {chrom: reason}}.
     """
@@ -273,7 +280,7 @@ def train_loco(features: pd.DataFrame, labels: pd.DataFrame, contract: FeatureCo
     if not run:
         _write_json(outdir / "skipped.json", skipped)
         return {"folds": [], "skipped": skipped}
-    trainer = LocoTrainer(config, contract, device)
+    trainer = LocoTrainer(config, contract, device, kinds)
     for chrom in run:
         start = time.perf_counter()
         res = trainer.fit_fold(data, chrom)

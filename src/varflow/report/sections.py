@@ -5,6 +5,7 @@ Each function takes the results folder and returns HTML; a workflow that did not
 
 from __future__ import annotations
 
+import html
 import json
 import platform
 from importlib import metadata
@@ -214,6 +215,7 @@ def eqtl(results: Path) -> str:
                         "(pooled over every fold's held-out rows; per fold in "
                         "evaluate/shap_by_category.parquet).</p>" + table(pd.DataFrame(m["shap_by_category"])))
     body.append(_weight_comparison(root / "evaluate" / "weight_comparison.json"))
+    body.append(_negatives(root / "labels" / "negatives.json"))
     body.append(images(_pngs(root / "evaluate")))
     predictions = root / "predict" / "predictions.parquet"
     if predictions.exists():
@@ -221,6 +223,21 @@ def eqtl(results: Path) -> str:
         body.append("<h3>Top predicted causal variant-gene pairs</h3>"
                     + table(df.nlargest(TOP, "pred_probability")))
     return "".join(body)
+
+
+def _negatives(path: Path) -> str:
+    """The labels step's per-gene candidate negatives: how many genes have fewer than npr, named."""
+    if not path.exists():
+        return ""
+    summary = _json(path)
+    short, total = summary["genes_with_too_few_negatives"], len(summary["candidate_negatives"])
+    text = (f"<h3>Matched negatives</h3><p>{len(short)} of {total} genes have fewer than "
+            f"{summary['min_negatives']} candidate negatives (variants below the negative PIP threshold)")
+    if not short:
+        return text + ".</p>"
+    shown = html.escape(", ".join(short[:TOP])) + (f" and {len(short) - TOP} more" if len(short) > TOP else "")
+    return text + f": their positives get negatives drawn with replacement, or none. {shown} " \
+        "(labels/negatives.json).</p>"
 
 
 def provenance(results: Path) -> str:

@@ -1,7 +1,9 @@
-"""Contract of modules/local/eqtl_labels: labels and the fold list of the tiny cohort."""
+"""Contract of modules/local/eqtl_labels: labels, the fold list and the per-gene negatives summary of the
+tiny cohort."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,3 +24,8 @@ def check(workdir: Path, outputs: dict) -> None:
     lab = pd.read_parquet(labels)
     test_pos = set(lab.loc[(lab["set"] == "test") & (lab["label"] == 1), "chrom"])
     assert set(folds.read_text().split()) == test_pos and test_pos
+    (negatives,) = outputs["negatives"]
+    summary = json.loads(negatives.read_text())
+    counts = summary["candidate_negatives"]
+    assert set(lab["gene_id"]) <= set(counts) and all(n >= 0 for n in counts.values())
+    assert summary["genes_with_too_few_negatives"] == sorted(g for g, n in counts.items() if n < summary["min_negatives"])
