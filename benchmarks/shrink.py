@@ -2,7 +2,7 @@
 
 Measures seconds per stage of the whole workflow (run in a child process so that its peak RSS is the
 workflow's own; independent tasks in worker processes, one per CPU), SNPs/s, and in the same run
-baselines: the same workflow in one process (and that its tables are identical), pandas regex text-LD parsing vs the
+baselines: the same workflow in one process (and how its outputs agree), pandas regex text-LD parsing vs the
 streaming reader, and a per-SNP Python feature loop vs the vectorised block features. The published
 ML-MAGES figure (~354 s end to end on 2 cores; ~70 s per LD text read, ~100 s clustering per trait)
 is reported as a reference ratio. ``--scale 10`` also runs 10x the SNPs (10 chromosomes of the same
@@ -113,20 +113,19 @@ def run_workflow(inputs: dict, outdir: Path, seed: int, workers: int | None = No
     return result
 
 
-def same_outputs(a: Path, b: Path) -> bool:
-    """Every effects, cluster, gene-test and multi-trait table of two runs holds the same values up to
-    BLAS rounding (1 vs 2 BLAS threads sum in other orders; tests/integration/test_shrink_pipeline.py
-    checks bit-identity at one BLAS thread)."""
-    tables = sorted(p.relative_to(a) for p in a.rglob("*.parquet"))
-
-    def close(x: pd.DataFrame, y: pd.DataFrame) -> bool:
-        try:
-            pd.testing.assert_frame_equal(x, y, check_exact=False, rtol=1e-3, atol=1e-6)
-        except AssertionError:
-            return False
-        return True
-
-    return bool(tables) and all(close(pd.read_parquet(a / t), pd.read_parquet(b / t)) for t in tables)
+def one_process_agreement(a: Path, b: Path) -> dict:
+    """How the worker-process run ``a`` agrees with the one-process run ``b``: the largest relative
+    difference of any shrunk effect, and whether every trait calls the same genes (q < 0.05). They differ
+    only by BLAS rounding (1 vs 2 BLAS threads sum in other orders); tests/integration/
+    test_shrink_pipeline.py checks that the tables are identical at one BLAS thread."""
+    rel, same_calls = 0.0, True
+    for t in sorted(p.relative_to(a) for p in (a / "effects").rglob("*.parquet")):
+        x, y = (pd.read_parquet(d / t)["BETA_SHRUNK"].to_numpy() for d in (a, b))
+        rel = max(rel, float(np.max(np.abs(x - y)) / np.max(np.abs(y))))
+    for t in sorted(p.relative_to(a) for p in (a / "gene_tests").rglob("*.parquet")):
+        x, y = (pd.read_parquet(d / t) for d in (a, b))
+        same_calls &= bool(((x["Q_COND"] < 0.05) == (y["Q_COND"] < 0.05)).all())
+    return {"max_rel_diff_beta_shrunk": float(f"{rel:.2g}"), "same_gene_calls": same_calls}
 
 
 def text_ld_baseline(r: np.ndarray, folder: Path, rows: int) -> dict:
@@ -200,7 +199,7 @@ def main() -> None:
         serial = run_workflow(inputs, folder / "out1_serial", args.seed, workers=1)
         out["workflow_one_process_s"] = serial["seconds_total"]
         out["vs_one_process"] = round(serial["seconds_total"] / one["seconds_total"], 2)
-        out["same_outputs_as_one_process"] = same_outputs(folder / "out1", folder / "out1_serial")
+        out["vs_one_process_outputs"] = one_process_agreement(folder / "out1", folder / "out1_serial")
         out["snps_per_s"] = round(args.snps / one["seconds_total"], 1)
         out["vs_published_354s"] = round(PUBLISHED_SECONDS / one["seconds_total"], 1)
         out.update(text_ld_baseline(inputs["r"], folder, rows=400))

@@ -227,7 +227,7 @@ def shipped_shrinkage(chromosome_ld):
     from varflow.shrink.features import compute_features
     from varflow.shrink.ldblocks import find_blocks, split_blocks
     from varflow.shrink.model import Ensemble
-    from varflow.shrink.posterior import posterior_means
+    from varflow.shrink.posterior import shrink_blocks
     from varflow.shrink.simulate_training import ld_factor
 
     r = chromosome_ld[0]
@@ -242,14 +242,15 @@ def shipped_shrinkage(chromosome_ld):
                                for s, e, b, f in zip(starts, ends, blocks, factors)])
 
     def shrink(z):
-        prior = ens.prior_variance(compute_features(z, blocks, ens.top_r))
-        return posterior_means(z, blocks, prior), prior
+        return shrink_blocks(z, blocks, ens.prior_variance(compute_features(z, blocks, ens.top_r)))
     return sample, block_of, shrink
 
 
 def _conditional_p(r, genes, z, shrunk, block_of):
     """P_COND of every gene, restated with explicit inverses: e = z_g - R_go zeta_o (o = the other SNPs
-    of each gene SNP's block) = M z with zeta = (R_b + D^-1)^-1 z per block, null Cov(e) = M R M'."""
+    of each gene SNP's block) = M z with zeta = (R_b + ridge I + D^-1)^-1 z per block, null Cov(e) = M R M'."""
+    from varflow.shrink.posterior import LD_RIDGE
+
     zeta, prior = shrunk
     J = len(z)
     A = np.zeros((J, J))
@@ -257,7 +258,7 @@ def _conditional_p(r, genes, z, shrunk, block_of):
         i = np.flatnonzero(block_of == blk)
         # explicit inverse through the eigen-decomposition (an LU inverse of this size crashes OpenBLAS
         # once the nf-lang JVM of tests/nextflow runs in the same process)
-        vals, vecs = np.linalg.eigh(r[np.ix_(i, i)] + np.diag(1 / prior[i]))
+        vals, vecs = np.linalg.eigh(r[np.ix_(i, i)] + LD_RIDGE * np.eye(i.size) + np.diag(1 / prior[i]))
         A[np.ix_(i, i)] = (vecs / vals) @ vecs.T
     same = block_of[:, None] == block_of[None, :]
     r_b = np.where(same, r, 0.0)  # the block model's LD
@@ -274,7 +275,7 @@ def _conditional_p(r, genes, z, shrunk, block_of):
 
 def test_conditional_statistic_type_one_error(chromosome_ld, shipped_shrinkage):
     """Null traits (z ~ N(0, R_b) per block): the conditional statistic's rejection rate at 0.05 is at
-    most 0.07 and at least 0.015. It is conservative (measured 0.025, where the issue asks for >= 0.03):
+    most 0.07 and at least 0.015. It is conservative (measured 0.024, where the issue asks for >= 0.03):
     its null treats the prior variances as fixed, while they follow z, so the posterior absorbs a little
     more noise than M R M' allows for (docs/shrink.md)."""
     r, _, genes, lams = chromosome_ld

@@ -136,18 +136,44 @@ def test_shrunk_effects_follow_the_units_of_the_gwas():
 
 
 def test_block_posterior_mean_against_the_direct_formula():
-    """(R + D^-1)^-1 z by explicit inverse equals the stable D^1/2 (D^1/2 R D^1/2 + I)^-1 D^1/2 z form;
-    a SNP with prior variance 0 gets exactly 0; rank-deficient LD is fine."""
-    from varflow.shrink.posterior import block_posterior_mean
+    """(R + ridge I + D^-1)^-1 z by explicit inverse equals the stable D^1/2 (D^1/2 R' D^1/2 + I)^-1
+    D^1/2 z form; a SNP with prior variance 0 gets exactly 0; rank-deficient LD is fine."""
+    from varflow.shrink.posterior import LD_RIDGE, block_posterior_mean
 
     rng = np.random.default_rng(3)
     G = rng.normal(size=(20, 40))  # 20 samples, 40 SNPs: LD of rank <= 20
     r = np.corrcoef(G.T)
     z = rng.normal(size=40) * 3
     d = rng.uniform(0.1, 4.0, 40)
-    np.testing.assert_allclose(block_posterior_mean(z, r, d), np.linalg.inv(r + np.diag(1 / d)) @ z, rtol=1e-8)
+    direct = np.linalg.inv(r + LD_RIDGE * np.eye(40) + np.diag(1 / d)) @ z
+    np.testing.assert_allclose(block_posterior_mean(z, r, d), direct, rtol=1e-8)
     d[5] = 0.0
     assert block_posterior_mean(z, r, d)[5] == 0.0
+
+
+def test_em_refinement_is_the_posterior_second_moment():
+    """refined_prior_var = m^2 + diag(V), V = (R' + D^-1)^-1 the posterior covariance, by explicit
+    inverse; shrink_blocks applies it block by block and returns the prior its posterior used."""
+    from varflow.shrink.posterior import LD_RIDGE, block_posterior_mean, refined_prior_var, shrink_blocks
+
+    rng = np.random.default_rng(4)
+    blocks, zs, ds = [], [], []
+    for m in (30, 45):
+        G = rng.normal(size=(25, m))  # rank-deficient panel LD
+        blocks.append(np.corrcoef(G.T).astype(np.float32))
+        zs.append(rng.normal(size=m) * 2)
+        ds.append(rng.uniform(0.01, 5.0, m))
+    expect_prior, expect_mean = [], []
+    for r, z, d in zip(blocks, zs, ds):
+        V = np.linalg.inv(r.astype(np.float64) + LD_RIDGE * np.eye(len(z)) + np.diag(1 / d))
+        refined = (V @ z) ** 2 + np.diag(V)
+        np.testing.assert_allclose(refined_prior_var(z, r, d), refined, rtol=1e-8)
+        expect_prior.append(refined)
+        expect_mean.append(np.linalg.inv(r.astype(np.float64) + LD_RIDGE * np.eye(len(z)) + np.diag(1 / refined)) @ z)
+    zeta, prior = shrink_blocks(np.concatenate(zs), blocks, np.concatenate(ds))
+    np.testing.assert_allclose(prior, np.concatenate(expect_prior), rtol=1e-8)
+    np.testing.assert_allclose(zeta, np.concatenate(expect_mean), rtol=1e-7)
+    np.testing.assert_allclose(zeta[:30], block_posterior_mean(zs[0], blocks[0], expect_prior[0]), rtol=1e-10)
 
 
 def test_shipped_ensemble_loads_without_torch():

@@ -9,7 +9,7 @@ from varflow.shrink.features import compute_features
 from varflow.shrink.inputs import LDPanel, Matched, match_to_ld
 from varflow.shrink.ldblocks import BlockLD
 from varflow.shrink.model import Ensemble
-from varflow.shrink.posterior import posterior_means
+from varflow.shrink.posterior import shrink_blocks
 
 METHODS = ("nn", "enet")
 
@@ -32,7 +32,8 @@ def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn"
 
     Returns the effects table (schema shrink_effects, SNPs in LD order) and the matching counts.
     ``nn``: features of all SNPs of all blocks, one batched ensemble prediction of their prior
-    variances, then each block's posterior mean (z units) times each SNP's SE; ``enet``: per block.
+    variances, then per block one EM refinement of those and the posterior mean (z units) times each
+    SNP's SE (PRIOR_VAR = the refined prior variances); ``enet``: per block.
     """
     panel = LDPanel(np.empty((0, 0), np.float32), block_ld.snp, block_ld.pos, block_ld.a1, block_ld.a2,
                     where + " vs LD")
@@ -43,8 +44,8 @@ def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn"
         if ensemble is None:
             ensemble = Ensemble.load(None)
         z = matched.beta / matched.se
-        prior_var = ensemble.prior_variance(compute_features(z, blocks, ensemble.top_r))
-        shrunk = posterior_means(z, blocks, prior_var) * matched.se
+        zeta, prior_var = shrink_blocks(z, blocks, ensemble.prior_variance(compute_features(z, blocks, ensemble.top_r)))
+        shrunk = zeta * matched.se
     elif method == "enet":
         from varflow.shrink.enet import enet_effects  # scikit-learn loads only for the baseline
 
