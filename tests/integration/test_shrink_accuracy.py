@@ -57,4 +57,4 @@ def test_shrinkage_beats_baselines_calibrated_on_held_out_ld(held_out):
     assert mean["nn"] >= mean["enet"] + 0.02 and mean["nn"] >= mean["raw"] + 0.02, mean
     assert sum(r["nn"] > max(r["enet"], r["raw"]) for r in rows) >= 3, rows
     assert np.mean([r["rmse_vs_zero"] for r in rows]) <= 0.9, rows
-    assert all(0.75 <= r["slope"] <= 1.33 for r in rows), [(r["cell"], round(r["slope"], 2)) for r in rows]
+    assert all(0.8 <= r["slope"] <= 1.25 for r in rows), [(r["cell"], round(r["slope"], 2)) for r in rows]
