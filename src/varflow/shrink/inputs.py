@@ -6,6 +6,7 @@ statistics to an LD panel by SNP ID with an allele check.
 from __future__ import annotations
 
 import gzip
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,18 +17,11 @@ from varflow.errors import VarflowError
 from varflow.io.arrays import read_npz
 from varflow.io.contigs import strip_chr
 from varflow.io.tables import read_frame
+from varflow.shrink.sumstats_formats import GENERIC_ALIASES, describe, detect_format, map_columns
 
-# Upper-cased alias -> canonical column. The first alias present in a file wins.
-SUMSTATS_ALIASES: dict[str, tuple[str, ...]] = {
-    "CHR": ("CHR", "CHROM", "#CHROM", "CHROMOSOME"),
-    "SNP": ("SNP", "ID", "RSID"),
-    "POS": ("POS", "BP"),
-    "A1": ("A1", "ALT"),
-    "A2": ("A2", "REF"),
-    "BETA": ("BETA", "EFFECT", "B", "LOG_ODDS", "OR"),
-    "SE": ("SE", "STDERR", "STD_ERR", "STANDARD_ERROR"),
-    "N": ("N",),
-}
+log = logging.getLogger("varflow")
+
+SUMSTATS_ALIASES = GENERIC_ALIASES
 REQUIRED_SUMSTATS = ("CHR", "SNP", "A1", "A2", "BETA", "SE")
 
 GENE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -60,18 +54,23 @@ def _first_bad(mask: np.ndarray) -> int:
 
 
 def read_sumstats(path: Path | str) -> pd.DataFrame:
-    """Read GWAS summary statistics (Parquet/CSV/TSV, delimiter sniffed) with column aliases.
+    """Read GWAS summary statistics (Parquet/CSV/TSV, delimiter sniffed, gzip allowed) as the tool that
+    wrote them lays them out (PLINK2 --glm, REGENIE, SAIGE, BOLT-LMM, GWAS-SSF, fastGWA, or column
+    aliases; ``varflow.shrink.sumstats_formats``), logging the format and mapping in one line.
 
-    Returns columns CHR, SNP, A1, A2, BETA, SE (+ POS, N when present); an ``OR`` column is turned
-    into log odds. Errors name the file, the column and the first bad row.
+    Returns columns CHR, SNP, A1 (effect allele), A2 (other allele), BETA, SE (+ POS, N when present);
+    odds ratios are turned into log odds. Errors name the file, the column and the first bad row.
     """
     path = Path(path)
     raw = read_frame(path)
-    df, found = _rename_aliases(raw, SUMSTATS_ALIASES)
+    fmt = detect_format(raw.columns)
+    mapped = map_columns(raw, fmt)
+    df, found, raw = mapped.frame, mapped.found, mapped.raw
+    log.info("sumstats %s: %s", path, describe(fmt, mapped))
     missing = [c for c in REQUIRED_SUMSTATS if c not in df.columns]
     if missing:
-        raise VarflowError(f"{path}: missing column(s) {', '.join(missing)} "
-                           f"(accepted names: {'; '.join('/'.join(SUMSTATS_ALIASES[m]) for m in missing)})")
+        raise VarflowError(f"{path}: missing column(s) {', '.join(missing)} for format {fmt.name} "
+                           f"(accepted names: {'; '.join('/'.join(fmt.columns.get(m, (m,))) for m in missing)})")
     if df.empty:
         raise VarflowError(f"{path}: no rows")
     for col in ("BETA", "SE"):
@@ -82,9 +81,10 @@ def read_sumstats(path: Path | str) -> pd.DataFrame:
             raise VarflowError(f"{path}: column '{found[col]}' row {row}: not a finite number "
                                f"({raw[found[col]].iloc[row]!r})")
         df[col] = values
-    if found["BETA"] == "OR":
+    if mapped.odds_ratio:
         if (df["BETA"] <= 0).any():
-            raise VarflowError(f"{path}: column 'OR' row {_first_bad(df['BETA'].to_numpy() <= 0)}: odds ratio <= 0")
+            raise VarflowError(f"{path}: column '{found['BETA']}' row {_first_bad(df['BETA'].to_numpy() <= 0)}: "
+                               "odds ratio <= 0")
         df["BETA"] = np.log(df["BETA"])
     se_bad = df["SE"].to_numpy() <= 0
     if se_bad.any():

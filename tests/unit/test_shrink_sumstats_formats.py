@@ -1,0 +1,116 @@
+"""Summary statistics as each tool writes them: every format read back to the same effect-allele table,
+PLINK2 rows whose tested allele is REF flipped (not dropped) when matched to the panel."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from varflow.shrink.inputs import LDPanel, match_to_ld, read_sumstats
+from varflow.shrink.sumstats_formats import detect_format
+
+# the truth every file encodes: per SNP the effect allele, the other allele, beta per effect allele, SE
+CHROM, POS = ["22", "22", "22"], [1000, 2000, 3000]
+RSID = ["rs1", "rs2", "rs3"]
+EFFECT, OTHER = ["A", "C", "G"], ["G", "T", "A"]
+BETA, SE, N = [0.12, -0.05, 0.3], [0.02, 0.01, 0.05], [5000, 5100, 4900]
+
+
+def _write(tmp_path, name, frame, sep="\t"):
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            frame.to_csv(fh, sep=sep, index=False)
+    else:
+        frame.to_csv(path, sep=sep, index=False, na_rep="NA")
+    return path
+
+
+def _files(tmp_path) -> dict[str, tuple]:
+    """format name -> (path, expected SNP IDs)."""
+    return {
+        "regenie": (_write(tmp_path, "t.regenie.gz", pd.DataFrame({
+            "CHROM": CHROM, "GENPOS": POS, "ID": RSID, "ALLELE0": OTHER, "ALLELE1": EFFECT, "A1FREQ": 0.3, "INFO": 1,
+            "N": N, "TEST": "ADD", "BETA": BETA, "SE": SE, "CHISQ": 1.0, "LOG10P": 1.0}), sep=" "), RSID),
+        "saige": (_write(tmp_path, "t.saige.txt", pd.DataFrame({
+            "CHR": CHROM, "POS": POS, "MarkerID": RSID, "Allele1": OTHER, "Allele2": EFFECT, "AC_Allele2": 10,
+            "AF_Allele2": 0.3, "N": N, "BETA": BETA, "SE": SE, "Tstat": 1.0, "p.value": 0.5})), RSID),
+        "bolt_lmm": (_write(tmp_path, "t.bolt", pd.DataFrame({
+            "SNP": RSID, "CHR": CHROM, "BP": POS, "GENPOS": 0.1, "ALLELE1": EFFECT, "ALLELE0": OTHER, "A1FREQ": 0.3,
+            "F_MISS": 0.0, "BETA": BETA, "SE": SE, "P_BOLT_LMM_INF": 0.5})), RSID),
+        "gwas_ssf": (_write(tmp_path, "t.h.tsv.gz", pd.DataFrame({
+            "chromosome": CHROM, "base_pair_location": POS, "effect_allele": EFFECT, "other_allele": OTHER,
+            "beta": BETA, "standard_error": SE, "effect_allele_frequency": 0.3, "p_value": 0.5, "n": N})),
+            [f"22:{p}:{o}:{e}" for p, o, e in zip(POS, OTHER, EFFECT)]),
+        "fastgwa": (_write(tmp_path, "t.fastGWA", pd.DataFrame({
+            "CHR": CHROM, "SNP": RSID, "POS": POS, "A1": EFFECT, "A2": OTHER, "N": N, "AF1": 0.3, "BETA": BETA,
+            "SE": SE, "P": 0.5})), RSID),
+    }
+
+
+@pytest.mark.parametrize("name", ["regenie", "saige", "bolt_lmm", "gwas_ssf", "fastgwa"])
+def test_each_format_reads_to_the_same_effect_allele_table(tmp_path, name, caplog):
+    path, ids = _files(tmp_path)[name]
+    with caplog.at_level(logging.INFO, logger="varflow"):
+        df = read_sumstats(path)
+    assert f"format {name}:" in caplog.text and str(path) in caplog.text
+    assert list(df["SNP"]) == ids and list(df["POS"]) == POS
+    assert list(df["A1"]) == EFFECT and list(df["A2"]) == OTHER
+    np.testing.assert_allclose(df["BETA"], BETA)
+    np.testing.assert_allclose(df["SE"], SE)
+
+
+def test_gwas_ssf_rsid_and_odds_ratio(tmp_path):
+    path = _write(tmp_path, "t.tsv", pd.DataFrame({
+        "chromosome": CHROM, "base_pair_location": POS, "effect_allele": EFFECT, "other_allele": OTHER,
+        "odds_ratio": np.exp(BETA), "standard_error": SE, "rsid": RSID, "variant_id": ["v1", "v2", "v3"]}))
+    df = read_sumstats(path)
+    assert list(df["SNP"]) == RSID
+    np.testing.assert_allclose(df["BETA"], BETA)
+
+
+def _plink2(tmp_path, logistic: bool):
+    """PLINK2 --glm rows: rs1 tested on ALT, rs2 tested on REF (A1 = REF: its other allele is ALT), rs3
+    tested on REF; an extra DOMDEV row, an unfitted row (NA) and a multi-allelic site tested on REF."""
+    rows = pd.DataFrame({
+        "#CHROM": CHROM + ["22", "22", "22"], "POS": POS + [1000, 4000, 5000],
+        "ID": RSID + ["rs1", "rs4", "rs5"],
+        "REF": ["G", "C", "G", "G", "C", "T"], "ALT": ["A", "T", "A", "A", "G", "C,G"],
+        "A1": ["A", "C", "G", "A", "G", "T"], "TEST": ["ADD", "ADD", "ADD", "DOMDEV", "ADD", "ADD"],
+        "OBS_CT": N + [5000, 5000, 5000]})
+    effect = BETA + [9.0, np.nan, 0.1]
+    if logistic:
+        rows["OR"], rows["LOG(OR)_SE"] = np.exp(effect), SE + [0.1, np.nan, 0.1]
+    else:
+        rows["BETA"], rows["SE"] = effect, SE + [0.1, np.nan, 0.1]
+    rows["P"] = 0.5
+    return _write(tmp_path, "t.glm.logistic.hybrid" if logistic else "t.glm.linear", rows)
+
+
+@pytest.mark.parametrize("logistic", [False, True])
+def test_plink2_glm_other_allele_from_ref_alt(tmp_path, logistic, caplog):
+    path = _plink2(tmp_path, logistic)
+    assert detect_format(pd.read_csv(path, sep="\t", nrows=0).columns).name == "plink2_glm"
+    with caplog.at_level(logging.INFO, logger="varflow"):
+        df = read_sumstats(path)
+    assert list(df["SNP"]) == RSID  # DOMDEV, unfitted and multi-allelic A1 = REF rows dropped and counted
+    assert "'test_not_ADD': 1" in caplog.text and "'BETA_NA': 1" in caplog.text
+    assert "'multiallelic_A1_is_REF': 1" in caplog.text
+    assert list(df["A1"]) == EFFECT and list(df["A2"]) == OTHER
+    np.testing.assert_allclose(df["BETA"], BETA)
+    np.testing.assert_allclose(df["N"], N)
+
+
+def test_plink2_rows_tested_on_ref_are_flipped_not_dropped(tmp_path):
+    """Matched to a panel whose counted allele is ALT, rs2 and rs3 (A1 = REF) keep their SNP with the
+    effect negated: nothing is lost to 'mismatched'."""
+    df = read_sumstats(_plink2(tmp_path, logistic=False))
+    r = np.eye(3, dtype=np.float32)
+    panel = LDPanel(r, np.array(RSID), np.array(POS), np.array(["A", "T", "A"]), np.array(["G", "C", "G"]), "panel")
+    matched = match_to_ld(df, panel, "22")
+    assert matched.counts["matched"] == 3 and matched.counts["mismatched"] == 0 and matched.counts["flipped"] == 2
+    np.testing.assert_allclose(matched.beta, [BETA[0], -BETA[1], -BETA[2]])
