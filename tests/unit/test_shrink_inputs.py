@@ -8,8 +8,8 @@ import pytest
 
 from varflow.errors import VarflowError
 from varflow.io.arrays import write_npz
-from varflow.shrink.inputs import (LDPanel, gene_rows, match_to_ld, read_genes, read_ld, read_ld_text,
-                                   read_sumstats)
+from varflow.shrink.inputs import (LDPanel, check_gene_snp_ranges, gene_rows, match_to_ld, read_genes, read_ld,
+                                   read_ld_text, read_sumstats)
 
 
 def _panel(n=6, seed=0):
@@ -151,5 +151,26 @@ def test_gene_rows_per_chromosome(tmp_path):
     genes = read_genes(path)
     rows = gene_rows(genes, table)
     assert [list(r) for r in rows] == [[1, 2], [5, 6], []]
-    by_index = genes.assign(SNP_START=[0, 2, 0], SNP_END=[1, 3, 1])
+    # a table of SNP index ranges only uses them; with START/END beside them the positions decide
+    by_index = genes.drop(columns=["START", "END"]).assign(SNP_START=[0, 2, 0], SNP_END=[1, 3, 1])
     assert [list(r) for r in gene_rows(by_index, table)] == [[0], [6], []]
+    both = genes.assign(SNP_START=[0, 2, 0], SNP_END=[1, 3, 1])
+    assert [list(r) for r in gene_rows(both, table)] == [[1, 2], [5, 6], []]
+
+
+def test_gene_snp_ranges_are_checked_against_the_ld(tmp_path):
+    """SNP_START/SNP_END beyond the chromosome's LD, or disagreeing with START/END, are one-line errors
+    naming the gene; a reversed range is refused when the table is read."""
+    pos = np.array([10, 20, 30, 40])
+    genes = pd.DataFrame({"gene": ["g1", "g2"], "CHR": ["chr1", "chr1"], "START": [15, 35], "END": [30, 50],
+                          "SNP_START": [1, 3], "SNP_END": [3, 4]})
+    check_gene_snp_ranges(genes, "1", pos, 4, "genes.tsv")  # consistent: no error
+    with pytest.raises(VarflowError, match=r"genes.tsv: gene 'g2': SNP_END 9 is beyond the 4 SNPs of 1"):
+        check_gene_snp_ranges(genes.assign(SNP_END=[3, 9]), "1", pos, 4, "genes.tsv")
+    with pytest.raises(VarflowError, match=r"gene 'g1': SNP_START/SNP_END \(0, 3\) disagree with START/END 15-30, "
+                                           r"which hold LD SNPs \(1, 3\)"):
+        check_gene_snp_ranges(genes.assign(SNP_START=[0, 3]), "1", pos, 4, "genes.tsv")
+    path = tmp_path / "genes.csv"
+    genes.assign(START=[31, 35]).to_csv(path, index=False)
+    with pytest.raises(VarflowError, match=r"gene 'g1' \(row 0\): START 31 and END 30 are not a range"):
+        read_genes(path)

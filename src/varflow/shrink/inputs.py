@@ -6,7 +6,6 @@ statistics to an LD panel by SNP ID with an allele check.
 from __future__ import annotations
 
 import gzip
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from varflow.io.contigs import strip_chr
 from varflow.io.tables import read_frame
 from varflow.shrink.sumstats_formats import GENERIC_ALIASES, describe, detect_format, map_columns
 
-log = logging.getLogger("varflow")
 
 SUMSTATS_ALIASES = GENERIC_ALIASES
 REQUIRED_SUMSTATS = ("CHR", "SNP", "A1", "A2", "BETA", "SE")
@@ -56,7 +54,8 @@ def _first_bad(mask: np.ndarray) -> int:
 def read_sumstats(path: Path | str) -> pd.DataFrame:
     """Read GWAS summary statistics (Parquet/CSV/TSV, delimiter sniffed, gzip allowed) as the tool that
     wrote them lays them out (PLINK2 --glm, REGENIE, SAIGE, BOLT-LMM, GWAS-SSF, fastGWA, or column
-    aliases; ``varflow.shrink.sumstats_formats``), logging the format and mapping in one line.
+    aliases; ``varflow.shrink.sumstats_formats``); ``attrs["format"]`` describes the format and the
+    column mapping in one line.
 
     Returns columns CHR, SNP, A1 (effect allele), A2 (other allele), BETA, SE (+ POS, N when present);
     odds ratios are turned into log odds. Errors name the file, the column and the first bad row.
@@ -66,7 +65,6 @@ def read_sumstats(path: Path | str) -> pd.DataFrame:
     fmt = detect_format(raw.columns)
     mapped = map_columns(raw, fmt)
     df, found, raw = mapped.frame, mapped.found, mapped.raw
-    log.info("sumstats %s: %s", path, describe(fmt, mapped))
     missing = [c for c in REQUIRED_SUMSTATS if c not in df.columns]
     if missing:
         raise VarflowError(f"{path}: missing column(s) {', '.join(missing)} for format {fmt.name} "
@@ -103,7 +101,9 @@ def read_sumstats(path: Path | str) -> pd.DataFrame:
             raise VarflowError(f"{path}: column '{found['POS']}' row {_first_bad(pos.isna().to_numpy())}: "
                                "not an integer position")
         df["POS"] = pos.astype(np.int64)
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["format"] = describe(fmt, mapped)  # the step that reads the file logs it once it succeeds
+    return df
 
 
 @dataclass
@@ -305,7 +305,37 @@ def read_genes(path: Path | str) -> pd.DataFrame:
             if values.isna().any():
                 raise VarflowError(f"{path}: column '{col}' row {_first_bad(values.isna().to_numpy())}: not an integer")
             df[col] = values.astype(np.int64)
+    for lo, hi in (("START", "END"), ("SNP_START", "SNP_END")):
+        if lo in df.columns and hi in df.columns:
+            bad = (df[lo] > df[hi]).to_numpy() | (df[lo] < 0).to_numpy()
+            if bad.any():
+                row = _first_bad(bad)
+                raise VarflowError(f"{path}: gene {df['gene'].iloc[row]!r} (row {row}): {lo} {df[lo].iloc[row]} "
+                                   f"and {hi} {df[hi].iloc[row]} are not a range (0 <= {lo} <= {hi})")
     return df.reset_index(drop=True)
+
+
+def check_gene_snp_ranges(genes: pd.DataFrame, chrom: str, pos: np.ndarray | None, n_snps: int, where: str) -> None:
+    """A gene table's SNP_START/SNP_END on ``chrom`` against its LD (``pos`` (J,) sorted positions or
+    None, ``n_snps`` J): indices must lie in [0, J], and where START/END are given they must be the
+    range those positions derive (``gene_snp_ranges``). Raises VarflowError naming the first bad gene."""
+    if not {"SNP_START", "SNP_END"} <= set(genes.columns):
+        return
+    sub = genes[genes["CHR"].map(strip_chr) == strip_chr(chrom)]
+    given = sub[["SNP_START", "SNP_END"]].to_numpy()
+    outside = given[:, 1] > n_snps
+    if outside.any():
+        g = sub.iloc[_first_bad(outside)]
+        raise VarflowError(f"{where}: gene {g['gene']!r}: SNP_END {g['SNP_END']} is beyond the {n_snps} SNPs of "
+                           f"{chrom}'s LD")
+    if pos is not None and {"START", "END"} <= set(genes.columns):
+        derived = np.column_stack(gene_snp_ranges(sub, chrom, pos))
+        bad = np.any(derived != given, axis=1)
+        if bad.any():
+            i = _first_bad(bad)
+            g = sub.iloc[i]
+            raise VarflowError(f"{where}: gene {g['gene']!r}: SNP_START/SNP_END {tuple(map(int, given[i]))} disagree with "
+                               f"START/END {g['START']}-{g['END']}, which hold LD SNPs {tuple(map(int, derived[i]))}")
 
 
 def gene_snp_ranges(genes: pd.DataFrame, chrom: str, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -412,9 +442,10 @@ def _swap_id(snp: str) -> str:
 def gene_rows(genes: pd.DataFrame, table: pd.DataFrame) -> list[np.ndarray]:
     """Row indices of ``table`` (columns CHR, POS, ld_index) inside each gene of ``genes``, per chromosome.
 
-    Genes with SNP_START/SNP_END use those LD-order index ranges [start, end) of their own chromosome;
-    otherwise START <= POS <= END (1-based inclusive) on their own chromosome. Chromosome names are
-    compared without a 'chr' prefix, and indices never leak from one chromosome to another.
+    Genes are START <= POS <= END (1-based inclusive) on their own chromosome; a table with only
+    SNP_START/SNP_END uses those LD-order index ranges [start, end) (``check_gene_snp_ranges`` checks
+    them against the LD first). Chromosome names are compared without a 'chr' prefix, and indices never
+    leak from one chromosome to another.
     """
     bare = table["CHR"].map(strip_chr).to_numpy()
     by_chrom: dict[str, np.ndarray] = {}
@@ -423,7 +454,8 @@ def gene_rows(genes: pd.DataFrame, table: pd.DataFrame) -> list[np.ndarray]:
         key = table["ld_index"].to_numpy()[rows] if "ld_index" in table else table["POS"].to_numpy()[rows]
         order = np.argsort(key, kind="stable")
         by_chrom[chrom] = rows[order]
-    use_idx = "SNP_START" in genes.columns and "SNP_END" in genes.columns and "ld_index" in table.columns
+    use_idx = ({"SNP_START", "SNP_END"} <= set(genes.columns) and "ld_index" in table.columns
+               and not ({"START", "END"} <= set(genes.columns) and "POS" in table.columns))
     out = []
     for g in genes.itertuples(index=False):
         rows = by_chrom.get(strip_chr(str(g.CHR)))

@@ -83,7 +83,7 @@ def effects_step(sumstats: Path, block_ld: Path, out: Path, method: str = "nn", 
     table, counts = shrink_effects(ss, bld, method=method, ensemble=ens, seed=seed,
                                    where=str(sumstats), trait=trait)
     write_table(table, out, schemas.EFFECTS, provenance)
-    log.info("shrink effects %s: %s", out, json.dumps(counts))
+    log.info("shrink effects %s: %s %s; %s", out, sumstats, ss.attrs["format"], json.dumps(counts))
     return {"trait": trait, "chrom": bld.chrom, "method": method, **counts}
 
 
@@ -245,7 +245,7 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
     from scipy import linalg
 
     from varflow.shrink.genetest import REPORT_STATISTICS, bh_qvalues, gene_test, null_eps, reported_columns
-    from varflow.shrink.inputs import gene_rows, read_genes
+    from varflow.shrink.inputs import check_gene_snp_ranges, gene_rows, read_genes
 
     if report_statistic not in REPORT_STATISTICS:
         raise VarflowError(f"gene-test: report statistic must be one of {', '.join(REPORT_STATISTICS)}, "
@@ -288,6 +288,7 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
         if li[on].max(initial=-1) >= panel.n or np.any(panel.snp[li[on]] != table["SNP"].to_numpy()[on]):
             raise VarflowError(f"{ld_by_chrom[strip_chr(chrom)]}: LD SNP list does not match the effects' "
                                f"ld_index on {chrom} (a different LD panel?)")
+        check_gene_snp_ranges(gene_df, chrom, panel.pos, panel.n, str(genes))
         genes_here = np.flatnonzero(gene_df["CHR"].map(strip_chr).to_numpy() == strip_chr(chrom))
         parts = conditional_parts(**arrays, on=on, r_full=panel.r, genes=genes_here, rows_of=rows_of) \
             if conditional else {}
