@@ -174,3 +174,29 @@ def test_gene_snp_ranges_are_checked_against_the_ld(tmp_path):
     genes.assign(START=[31, 35]).to_csv(path, index=False)
     with pytest.raises(VarflowError, match=r"gene 'g1' \(row 0\): START 31 and END 30 are not a range"):
         read_genes(path)
+
+
+def test_r_squared_and_non_psd_ld_are_refused(tmp_path):
+    """r^2 given for r (no negative value) is refused when the LD is read; a block that is not PSD within
+    the posterior's ridge is refused by ld-blocks, naming the block and its smallest eigenvalue."""
+    from varflow.shrink import steps
+
+    rng = np.random.default_rng(5)
+    G = rng.normal(size=(200, 40))
+    r = np.corrcoef(G.T).astype(np.float32)
+    snp = np.array([f"s{i}" for i in range(40)])
+    base = {"snp": snp, "pos": np.arange(1, 41) * 100, "a1": np.full(40, "A"), "a2": np.full(40, "G")}
+    write_npz(tmp_path / "r2.npz", {**base, "r": r ** 2})
+    with pytest.raises(VarflowError, match="r2.npz: LD matrix of 40 SNPs has no negative value: it looks like r\\^2"):
+        read_ld(tmp_path / "r2.npz")
+    bad = r.copy()
+    bad[3, 4] = bad[4, 3] = -0.99  # with r[3, 4] ~ 0 before: a 2x2 minor stays PSD, the whole block not
+    bad[3, 5] = bad[5, 3] = 0.99
+    bad[4, 5] = bad[5, 4] = 0.99
+    write_npz(tmp_path / "bad.npz", {**base, "r": bad})
+    with pytest.raises(VarflowError, match=r"bad.npz: LD block 0 \(SNPs 0-\d+\) is not positive semi-definite: "
+                                           r"smallest eigenvalue -"):
+        steps.ld_blocks_step(tmp_path / "bad.npz", "chr1", tmp_path / "b.parquet", tmp_path / "b.npz", avg_block=1000)
+    assert not (tmp_path / "b.parquet").exists()
+    write_npz(tmp_path / "ok.npz", {**base, "r": r})
+    steps.ld_blocks_step(tmp_path / "ok.npz", "chr1", tmp_path / "b.parquet", tmp_path / "b.npz", avg_block=1000)

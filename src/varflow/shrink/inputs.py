@@ -210,8 +210,13 @@ def read_snp_list(path: Path | str) -> pd.DataFrame:
     return df
 
 
+R2_CHECK_MIN_SNPS = 20  # signed LD of this many SNPs always has negative entries; r^2 never does
+
+
 def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
-    """Check an LD panel: square, symmetric, finite, |r| <= 1, size equal to the SNP list, unique IDs."""
+    """Check an LD panel: square, symmetric, finite, |r| <= 1, signed (not r^2: a matrix of at least
+    ``R2_CHECK_MIN_SNPS`` correlated SNPs without a negative value is refused), size equal to the SNP
+    list, unique IDs."""
     r, where = panel.r, panel.source
     if r.ndim != 2 or r.shape[0] != r.shape[1]:
         raise VarflowError(f"{where}: LD matrix is not square (shape {r.shape})")
@@ -241,6 +246,11 @@ def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
                 i, j = i + lo, j + co
                 raise VarflowError(f"{where}: LD matrix is not symmetric (r[{i},{j}]={r[i, j]:.4g} vs "
                                    f"r[{j},{i}]={r[j, i]:.4g})")
+    # r^2: no negative value, and correlated SNPs (at least as many positive off-diagonal values as SNPs;
+    # the count is taken only when the minimum is >= 0, which signed LD of this many SNPs never has)
+    if r.shape[0] >= R2_CHECK_MIN_SNPS and bottom >= 0 and np.count_nonzero(r > 1e-6) - r.shape[0] >= r.shape[0]:
+        raise VarflowError(f"{where}: LD matrix of {r.shape[0]} SNPs has no negative value: it looks like r^2; "
+                           "shrink needs signed r (PLINK: --r square, not --r2)")
     dup = pd.Series(panel.snp).duplicated().to_numpy()
     if dup.any():
         raise VarflowError(f"{where}: duplicate SNP ID {panel.snp[_first_bad(dup)]!r} in the LD SNP list")
@@ -470,3 +480,21 @@ def gene_rows(genes: pd.DataFrame, table: pd.DataFrame) -> list[np.ndarray]:
             lo, hi = np.searchsorted(pos, g.START, "left"), np.searchsorted(pos, g.END, "right")
         out.append(rows[lo:hi])
     return out
+
+
+def check_block_psd(blocks: list[np.ndarray], starts: np.ndarray, where: str, tolerance: float) -> None:
+    """Every block's smallest LD eigenvalue must exceed -``tolerance`` (a Cholesky factorisation of
+    R_b + tolerance I, float64, one per block; eigenvalues are computed only for the message when it
+    fails). A panel's sample correlations are PSD up to rounding; LD mixed from different samples or
+    edited by hand may not be, and the block posterior (whose ridge is the tolerance) would fail."""
+    from scipy import linalg
+
+    for b, (start, blk) in enumerate(zip(starts, blocks)):
+        a = blk.astype(np.float64)
+        a[np.diag_indices_from(a)] += tolerance
+        _, info = linalg.lapack.dpotrf(a, lower=True)
+        if info != 0:
+            smallest = float(np.linalg.eigvalsh(blk.astype(np.float64))[0])
+            raise VarflowError(f"{where}: LD block {b} (SNPs {int(start)}-{int(start) + blk.shape[0] - 1}) is not "
+                               f"positive semi-definite: smallest eigenvalue {smallest:.4g} < -{tolerance:g} "
+                               "(LD from one panel of samples is; was it mixed or edited?)")

@@ -15,7 +15,7 @@ from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
 from varflow.shrink import schemas
 from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
-from varflow.shrink.inputs import read_ld, read_sumstats
+from varflow.shrink.inputs import check_block_psd, read_ld, read_sumstats
 from varflow.shrink.ldblocks import BlockLD, find_blocks, read_block_ld, split_blocks, write_block_ld
 
 log = logging.getLogger("varflow")
@@ -24,14 +24,19 @@ log = logging.getLogger("varflow")
 def ld_blocks_step(ld: Path, chrom: str, out_blocks: Path, out_ld: Path, snps: Path | None = None,
                    avg_block: int = 1000, half_width: int = 200, provenance: Provenance | None = None,
                    rule: str = "slots") -> dict:
-    """Split chromosome ``chrom``'s LD into blocks: block table (Parquet) + per-block LD (NPZ float32)."""
+    """Split chromosome ``chrom``'s LD into blocks: block table (Parquet) + per-block LD (NPZ float32).
+    Each block must be positive semi-definite within the posterior's LD ridge (``check_block_psd``)."""
     panel = read_ld(ld, snps)
     if panel.pos is None:
         raise VarflowError(f"{ld}: the LD SNP list has no positions (POS); they are needed for the block table")
     if np.any(np.diff(panel.pos) < 0):
         raise VarflowError(f"{ld}: SNP positions are not sorted; LD order must follow the chromosome")
+    from varflow.shrink.posterior import LD_RIDGE
+
     starts, ends = find_blocks(panel.r, avg_block=avg_block, half_width=half_width, rule=rule)
-    data = BlockLD(chrom, panel.snp, panel.pos, panel.a1, panel.a2, starts, ends, split_blocks(panel.r, starts, ends))
+    blocks = split_blocks(panel.r, starts, ends)
+    check_block_psd(blocks, starts, str(ld), tolerance=LD_RIDGE)
+    data = BlockLD(chrom, panel.snp, panel.pos, panel.a1, panel.a2, starts, ends, blocks)
     write_table(data.table(), out_blocks, schemas.LD_BLOCKS, provenance)
     write_block_ld(out_ld, data, provenance)
     return {"chrom": chrom, "n_snps": int(panel.n), "n_blocks": int(len(starts)),
