@@ -204,3 +204,13 @@ def test_gene_without_snps_is_reported_not_fatal(tiny_cohort, tmp_path):
     r = _cli("shrink", "gene-test", tmp_path / "e.parquet", "--ld", tiny_cohort.path("ld", "chr2"),
              "--genes", tmp_path / "genes.csv", "--cluster-model", tmp_path / "c.json", "--out", tmp_path / "g2.parquet")
     _one_line_error(r, "no LD file given whose SNP list matches the effects of chromosome(s) chr1")
+
+
+def test_a_bad_gene_table_fails_before_any_step_runs(tiny_cohort, tmp_path):
+    from varflow.errors import VarflowError
+    from varflow.shrink.pipeline import run_steps
+
+    (tmp_path / "genes.gtf").write_text("chr1\tx\texon\t1\t10\t.\t+\t.\tgene_id \"G\";\n")
+    with pytest.raises(VarflowError, match="no 'gene' records"):
+        run_steps(tiny_cohort.group("sumstats"), tiny_cohort.group("ld"), tmp_path / "genes.gtf", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -15,6 +15,7 @@ import pandas as pd
 from varflow.errors import VarflowError
 from varflow.io.arrays import read_npz
 from varflow.io.contigs import strip_chr
+from varflow.io.gene_annotations import annotation_kind, read_gene_annotation
 from varflow.io.tables import read_frame
 from varflow.shrink.sumstats_formats import GENERIC_ALIASES, describe, detect_format, map_columns
 
@@ -298,9 +299,14 @@ def read_ld(path: Path | str, snps: Path | str | None = None) -> LDPanel:
 
 
 def read_genes(path: Path | str) -> pd.DataFrame:
-    """Gene table with columns gene, CHR, START, END (1-based inclusive bp) and optional SNP_START/SNP_END."""
+    """Gene table with columns gene, CHR, START, END (1-based inclusive bp) and optional SNP_START/SNP_END:
+    a table (Parquet/CSV/TSV, column aliases) or an annotation as it comes, GTF/GFF3 (protein-coding
+    gene records) or BED (0-based; ``varflow.io.gene_annotations``)."""
     path = Path(path)
-    df, _ = _rename_aliases(read_frame(path), GENE_ALIASES)
+    if annotation_kind(path) is not None:
+        df = read_gene_annotation(path)
+    else:
+        df, _ = _rename_aliases(read_frame(path), GENE_ALIASES)
     missing = [c for c in ("gene", "CHR") if c not in df.columns]
     has_pos = "START" in df.columns and "END" in df.columns
     has_idx = "SNP_START" in df.columns and "SNP_END" in df.columns

@@ -20,6 +20,7 @@ from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table
 from varflow.shrink import steps
 from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
+from varflow.shrink.inputs import read_genes
 
 
 def _prov(step: str, params: dict, seed: int) -> Provenance:
@@ -108,6 +109,7 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         raise VarflowError("shrink needs at least one trait's summary statistics")
     if not ld:
         raise VarflowError("shrink needs the LD of at least one chromosome")
+    read_genes(genes)  # a bad gene table fails now, not after effects and clustering
     restarts = restarts if restarts is not None else (5 if quick else 25)
     workers = worker_count() if workers is None else workers
     outdir = Path(outdir)
