@@ -200,3 +200,21 @@ def test_r_squared_and_non_psd_ld_are_refused(tmp_path):
     assert not (tmp_path / "b.parquet").exists()
     write_npz(tmp_path / "ok.npz", {**base, "r": r})
     steps.ld_blocks_step(tmp_path / "ok.npz", "chr1", tmp_path / "b.parquet", tmp_path / "b.npz", avg_block=1000)
+
+
+def test_more_than_one_percent_dropped_is_a_warning_naming_the_reasons(caplog):
+    import logging
+
+    panel = _panel(6)
+    ss = pd.DataFrame({"CHR": "1", "SNP": list(panel.snp) + ["chr1:999:A:C"], "A1": list(panel.a1) + ["A"],
+                       "A2": list(panel.a2) + ["C"], "BETA": 0.1, "SE": 0.1})
+    ss.loc[2, "A2"] = "N"  # an allele the panel does not have
+    with caplog.at_level(logging.WARNING, logger="varflow"):
+        m = match_to_ld(ss, panel, "1", where="ss.tsv")
+    assert m.counts["matched"] == 5
+    assert "ss.tsv: 2 of 7 SNPs on 1 do not reach the shrinkage (1 not in the LD panel, 1 with alleles other " \
+           "than the panel's)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="varflow"):
+        match_to_ld(ss.iloc[:2], panel, "1", where="ss.tsv")
+    assert "do not reach" not in caplog.text

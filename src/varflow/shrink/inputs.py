@@ -6,6 +6,7 @@ statistics to an LD panel by SNP ID with an allele check.
 from __future__ import annotations
 
 import gzip
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from varflow.io.contigs import strip_chr
 from varflow.io.gene_annotations import annotation_kind, read_gene_annotation
 from varflow.io.tables import read_frame
 from varflow.shrink.sumstats_formats import GENERIC_ALIASES, describe, detect_format, map_columns
+
+log = logging.getLogger("varflow")
 
 
 SUMSTATS_ALIASES = GENERIC_ALIASES
@@ -390,6 +393,11 @@ class Matched:
     counts: dict
 
 
+WARN_DROPPED_FRACTION = 0.01  # above this share of a chromosome's SNPs dropped, a warning names the reasons
+DROP_REASONS = {"not_in_ld": "not in the LD panel", "ambiguous": "strand-ambiguous (A/T, C/G) needing a swap",
+                "mismatched": "with alleles other than the panel's"}
+
+
 def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction: float = 0.5,
                 where: str = "sumstats") -> Matched:
     """Match one chromosome's summary statistics to ``panel`` by SNP ID with an allele check.
@@ -441,6 +449,10 @@ def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction
     li, beta, se = li[keep], beta[keep], se[keep]
     order = np.argsort(li, kind="stable")
     counts["matched"] = int(keep.sum())
+    lost = {k: counts.get(k, 0) for k in DROP_REASONS if counts.get(k, 0)}
+    if sum(lost.values()) > WARN_DROPPED_FRACTION * len(on_chrom):
+        log.warning("%s: %d of %d SNPs on %s do not reach the shrinkage (%s)", where, sum(lost.values()),
+                    len(on_chrom), chrom, ", ".join(f"{n} {DROP_REASONS[k]}" for k, n in lost.items()))
     need = min_fraction * min(len(on_chrom), panel.n)
     if counts["matched"] < max(need, 1):
         raise VarflowError(f"{where}: only {counts['matched']} of {len(on_chrom)} SNPs on {chrom} match the LD "
