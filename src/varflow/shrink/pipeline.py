@@ -1,6 +1,7 @@
-"""The shrink workflow in-process: the same step functions the CLI and the Nextflow processes call,
-run in order (ld-blocks per chromosome, effects per trait x chromosome, single-trait clustering and
-gene tests per trait, joint clustering + multi-trait summaries when there are 2+ traits, plots)."""
+"""The shrink workflow without Nextflow: the same step functions the CLI and the Nextflow processes
+call, in the same dependency order (ld-blocks per chromosome, effects per trait x chromosome,
+single-trait clustering and gene tests per trait, joint clustering + multi-trait summaries when there
+are 2+ traits, plots), independent tasks side by side in worker processes."""
 
 from __future__ import annotations
 

@@ -29,8 +29,9 @@ EFFECTS = TableSchema(
         Column("ld_index", "int", "SNP index in the chromosome's full LD order"),
     ),
     "Shrunk effect sizes of one trait, SNPs in LD order.",
-    optional=(Column("PRIOR_VAR", "float", "the ensemble's prior variance of the joint effect, z units^2 "
-                     "(nn only; the gene test's conditional null needs it)"),),
+    optional=(Column("PRIOR_VAR", "float", "the prior variance of the joint effect that the block posterior "
+                     "used (the ensemble's after one EM step), z units^2 (nn only; the gene test's conditional "
+                     "null needs it)"),),
 )
 
 CLUSTERS = TableSchema(
