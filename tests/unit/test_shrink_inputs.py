@@ -218,3 +218,20 @@ def test_more_than_one_percent_dropped_is_a_warning_naming_the_reasons(caplog):
     with caplog.at_level(logging.WARNING, logger="varflow"):
         match_to_ld(ss.iloc[:2], panel, "1", where="ss.tsv")
     assert "do not reach" not in caplog.text
+
+
+def test_ids_that_differ_match_by_position_and_alleles():
+    """Sumstats with chr:pos IDs against a panel of rsIDs: found by position and alleles (either
+    order: a swap is flipped; reverse strand: kept), counted as by_position; another allele at the same
+    position is not a match."""
+    panel = _panel(6)
+    panel = LDPanel(panel.r, np.array([f"rs{i}" for i in range(6)]), panel.pos, panel.a1, panel.a2, "panel")
+    comp = str.maketrans("ACGT", "TGCA")
+    ss = pd.DataFrame({"CHR": "1", "SNP": [f"1:{p}" for p in panel.pos[:4]], "POS": panel.pos[:4],
+                       "A1": [panel.a1[0], panel.a2[1], panel.a1[2].translate(comp), "N"],
+                       "A2": [panel.a2[0], panel.a1[1], panel.a2[2].translate(comp), panel.a2[3]],
+                       "BETA": [0.1, 0.2, 0.3, 0.4], "SE": 0.1})
+    m = match_to_ld(ss, panel, "1")
+    assert m.counts["by_position"] == 3 and m.counts["not_in_ld"] == 1 and m.counts["flipped"] == 1
+    assert list(m.ld_index) == [0, 1, 2]
+    np.testing.assert_allclose(m.beta, [0.1, -0.2, 0.3])

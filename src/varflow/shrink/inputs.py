@@ -403,7 +403,8 @@ def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction
     """Match one chromosome's summary statistics to ``panel`` by SNP ID with an allele check.
 
     A sumstats SNP whose ID is absent is also tried as ``chr:pos:alt:ref`` when its ID has that form
-    (swapped-allele IDs). Alleles equal -> kept; swapped -> kept with beta negated; reverse-strand
+    (swapped-allele IDs), then by position and alleles when both sides have them (``by_position``:
+    rsIDs on one side, chr:pos:ref:alt on the other). Alleles equal -> kept; swapped -> kept with beta negated; reverse-strand
     complement (non-palindromic only) -> kept; palindromic (A/T, C/G) SNPs that would need a swap are
     strand-ambiguous and dropped; anything else is a mismatch and dropped. Raises VarflowError when
     fewer than ``min_fraction`` of min(#sumstats SNPs on chrom, #LD SNPs) match.
@@ -418,8 +419,15 @@ def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction
     if missing.any():
         swapped_ids = np.array([_swap_id(s) for s in ids[missing]], dtype=object)
         idx[missing] = lookup.reindex(swapped_ids).to_numpy()
+    by_position = 0
+    missing = np.isnan(idx)
+    if missing.any() and panel.pos is not None and panel.a1 is not None and panel.a2 is not None \
+            and "POS" in on_chrom.columns:
+        idx[missing] = _position_lookup(on_chrom[missing], panel)
+        by_position = int((~np.isnan(idx[missing])).sum())
     found = ~np.isnan(idx)
-    counts = {"sumstats": int(len(on_chrom)), "ld": int(panel.n), "not_in_ld": int((~found).sum())}
+    counts = {"sumstats": int(len(on_chrom)), "ld": int(panel.n), "not_in_ld": int((~found).sum()),
+              "by_position": by_position}
     rows = on_chrom[found]
     li = idx[found].astype(np.int64)
     beta = rows["BETA"].to_numpy(float).copy()
@@ -458,6 +466,29 @@ def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction
         raise VarflowError(f"{where}: only {counts['matched']} of {len(on_chrom)} SNPs on {chrom} match the LD "
                            f"panel {panel.source} by ID and alleles ({counts})")
     return Matched(li[order], beta[order], se[order], counts)
+
+
+def _allele_key(pos, a: np.ndarray, b: np.ndarray) -> list[tuple]:
+    """(position, the two alleles in sorted order) per SNP: the same key whichever allele is first."""
+    return [(int(p), *sorted((x, y))) for p, x, y in zip(pos, a, b)]
+
+
+def _position_lookup(rows: pd.DataFrame, panel: LDPanel) -> np.ndarray:
+    """LD index (float, NaN when absent) of each sumstats row found by position and alleles (either
+    order, or both reverse-strand complemented), for IDs the panel does not use (rsIDs vs chr:pos:...)."""
+    keys = _allele_key(panel.pos, panel.a1.astype(str), panel.a2.astype(str))
+    index = pd.Series(np.arange(panel.n, dtype=np.float64),
+                      index=pd.MultiIndex.from_tuples(keys)).groupby(level=[0, 1, 2]).first()
+    pos = rows["POS"].to_numpy()
+    a1, a2 = rows["A1"].to_numpy(dtype=object), rows["A2"].to_numpy(dtype=object)
+    out = np.full(len(rows), np.nan)
+    for x, y in ((a1, a2), (_complement(a1), _complement(a2))):
+        todo = np.isnan(out)
+        if not todo.any():
+            break
+        want = pd.MultiIndex.from_tuples(_allele_key(pos[todo], x[todo], y[todo]))
+        out[todo] = index.reindex(want).to_numpy()
+    return out
 
 
 def _swap_id(snp: str) -> str:
