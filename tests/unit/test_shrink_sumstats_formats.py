@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from varflow.errors import VarflowError
 from varflow.shrink.inputs import LDPanel, match_to_ld, read_sumstats
 from varflow.shrink.sumstats_formats import detect_format
 
@@ -111,3 +112,19 @@ def test_plink2_rows_tested_on_ref_are_flipped_not_dropped(tmp_path):
     matched = match_to_ld(df, panel, "22")
     assert matched.counts["matched"] == 3 and matched.counts["mismatched"] == 0 and matched.counts["flipped"] == 2
     np.testing.assert_allclose(matched.beta, [BETA[0], -BETA[1], -BETA[2]])
+
+
+def test_z_and_n_without_an_effect_size(tmp_path):
+    """Z + N: SE = 1 / sqrt(N), BETA = Z SE (z = BETA / SE is the file's Z); with the effect-allele
+    frequency, per allele (/ sqrt(2 f (1 - f))); a bad N is named."""
+    z, n, f = np.array([3.0, -1.5, 0.2]), np.array(N, dtype=float), np.array([0.1, 0.5, 0.3])
+    frame = pd.DataFrame({"CHR": CHROM, "SNP": RSID, "POS": POS, "A1": EFFECT, "A2": OTHER, "Z": z, "N": N})
+    df = read_sumstats(_write(tmp_path, "z.tsv", frame))
+    np.testing.assert_allclose(df["SE"], 1 / np.sqrt(n))
+    np.testing.assert_allclose(df["BETA"] / df["SE"], z)
+    assert "BETA, SE from Z and N" in df.attrs["format"]
+    df = read_sumstats(_write(tmp_path, "zf.tsv", frame.assign(EAF=f)))
+    np.testing.assert_allclose(df["SE"], 1 / np.sqrt(n * 2 * f * (1 - f)))
+    np.testing.assert_allclose(df["BETA"] / df["SE"], z)
+    with pytest.raises(VarflowError, match="column 'N' row 1: not a finite number"):
+        read_sumstats(_write(tmp_path, "zbad.tsv", frame.assign(N=[5000, 0, 4000])))

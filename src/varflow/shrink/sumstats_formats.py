@@ -13,8 +13,9 @@ POS, A1 (the effect / tested allele: BETA is per copy of it), A2 (the other alle
 | fastgwa | A1 | A2 | |
 | generic | A1/ALT | A2/REF | column aliases (``GENERIC_ALIASES``) |
 
-An odds ratio (OR, odds_ratio) is turned into log odds by the reader. The format found and its column
-mapping are logged in one line.
+An odds ratio (OR, odds_ratio) is turned into log odds by the reader. A file with Z and N but no
+effect size gets BETA = Z / sqrt(N), SE = 1 / sqrt(N) (standardised units; per allele when the
+effect-allele frequency is given). The format found and its column mapping are logged in one line.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ GENERIC_ALIASES: dict[str, tuple[str, ...]] = {
     "A2": ("A2", "REF"),
     "BETA": ("BETA", "EFFECT", "B", "LOG_ODDS", "OR"),
     "SE": ("SE", "STDERR", "STD_ERR", "STANDARD_ERROR"),
-    "N": ("N",),
+    "N": ("N", "N_TOTAL", "NEFF"),
+    "Z": ("Z", "ZSCORE", "Z_SCORE", "Z_STAT"),
+    "EAF": ("EAF", "A1FREQ", "A1_FREQ", "AF1", "FREQ1", "EFFECT_ALLELE_FREQUENCY"),
 }
 ODDS_RATIO_COLUMNS = ("OR", "ODDS_RATIO")
 
@@ -52,23 +55,24 @@ class SumstatsFormat:
 FORMATS = (
     SumstatsFormat("plink2_glm", ("#CHROM", "POS", "ID", "REF", "ALT", "A1"),
                    {"CHR": ("#CHROM",), "POS": ("POS",), "SNP": ("ID",), "A1": ("A1",),
-                    "BETA": ("BETA", "OR"), "SE": ("SE", "LOG(OR)_SE"), "N": ("OBS_CT",)}, "TEST"),
+                    "BETA": ("BETA", "OR"), "SE": ("SE", "LOG(OR)_SE"), "N": ("OBS_CT",),
+                    "Z": ("Z_STAT",), "EAF": ("A1_FREQ",)}, "TEST"),
     SumstatsFormat("regenie", ("CHROM", "GENPOS", "ID", "ALLELE0", "ALLELE1"),
                    {"CHR": ("CHROM",), "POS": ("GENPOS",), "SNP": ("ID",), "A1": ("ALLELE1",), "A2": ("ALLELE0",),
-                    "BETA": ("BETA",), "SE": ("SE",), "N": ("N",)}, "TEST"),
+                    "BETA": ("BETA",), "SE": ("SE",), "N": ("N",), "EAF": ("A1FREQ",)}, "TEST"),
     SumstatsFormat("saige", ("CHR", "POS", "MARKERID", "ALLELE1", "ALLELE2"),
                    {"CHR": ("CHR",), "POS": ("POS",), "SNP": ("MARKERID",), "A1": ("ALLELE2",), "A2": ("ALLELE1",),
-                    "BETA": ("BETA",), "SE": ("SE",), "N": ("N",)}),
+                    "BETA": ("BETA",), "SE": ("SE",), "N": ("N",), "EAF": ("AF_ALLELE2",)}),
     SumstatsFormat("bolt_lmm", ("SNP", "CHR", "BP", "ALLELE1", "ALLELE0"),
                    {"CHR": ("CHR",), "POS": ("BP",), "SNP": ("SNP",), "A1": ("ALLELE1",), "A2": ("ALLELE0",),
-                    "BETA": ("BETA",), "SE": ("SE",)}),
+                    "BETA": ("BETA",), "SE": ("SE",), "EAF": ("A1FREQ",)}),
     SumstatsFormat("gwas_ssf", ("CHROMOSOME", "BASE_PAIR_LOCATION", "EFFECT_ALLELE", "OTHER_ALLELE"),
                    {"CHR": ("CHROMOSOME",), "POS": ("BASE_PAIR_LOCATION",), "SNP": ("RSID", "VARIANT_ID"),
                     "A1": ("EFFECT_ALLELE",), "A2": ("OTHER_ALLELE",), "BETA": ("BETA", "ODDS_RATIO"),
-                    "SE": ("STANDARD_ERROR",), "N": ("N",)}),
+                    "SE": ("STANDARD_ERROR",), "N": ("N",), "EAF": ("EFFECT_ALLELE_FREQUENCY",)}),
     SumstatsFormat("fastgwa", ("CHR", "SNP", "POS", "A1", "A2", "AF1", "BETA", "SE"),
                    {"CHR": ("CHR",), "SNP": ("SNP",), "POS": ("POS",), "A1": ("A1",), "A2": ("A2",),
-                    "BETA": ("BETA",), "SE": ("SE",), "N": ("N",)}),
+                    "BETA": ("BETA",), "SE": ("SE",), "N": ("N",), "EAF": ("AF1",)}),
 )
 GENERIC = SumstatsFormat("generic", (), GENERIC_ALIASES)
 
@@ -83,13 +87,15 @@ def detect_format(columns) -> SumstatsFormat:
 class Mapped:
     """A summary-statistics file in shrink's columns (not yet validated): ``frame`` with canonical
     columns, ``found`` canonical -> the file's column, ``odds_ratio`` whether BETA holds odds ratios,
-    ``dropped`` reason -> rows removed, ``raw`` the file's rows that ``frame`` keeps (same order)."""
+    ``dropped`` reason -> rows removed, ``raw`` the file's rows that ``frame`` keeps (same order),
+    ``derived`` how BETA and SE were made when the file has neither (empty otherwise)."""
 
     frame: pd.DataFrame
     found: dict[str, str]
     odds_ratio: bool
     dropped: dict[str, int]
     raw: pd.DataFrame
+    derived: str = ""
 
 
 def map_columns(raw: pd.DataFrame, fmt: SumstatsFormat) -> Mapped:
@@ -130,12 +136,32 @@ def map_columns(raw: pd.DataFrame, fmt: SumstatsFormat) -> Mapped:
                         + frame["A2"].astype(str).str.upper() + ":" + frame["A1"].astype(str).str.upper())
         found["SNP"] = "chromosome:base_pair_location:other_allele:effect_allele"
     odds_ratio = "BETA" in found and str(found["BETA"]).upper() in ODDS_RATIO_COLUMNS
-    return Mapped(frame, found, odds_ratio, {k: v for k, v in dropped.items() if v}, raw)
+    derived = _from_z(frame, found) if not {"BETA", "SE"} & set(found) and {"Z", "N"} <= set(found) else ""
+    return Mapped(frame, found, odds_ratio, {k: v for k, v in dropped.items() if v}, raw, derived)
+
+
+def _from_z(frame: pd.DataFrame, found: dict[str, str]) -> str:
+    """BETA and SE from Z and N when a file has no effect size (in place): SE = 1 / sqrt(N) and
+    BETA = Z SE, the effect of a standardised genotype on a standardised trait (shrink works in z =
+    BETA / SE, so only the units of the shrunk effects depend on this); per copy of the effect allele,
+    both over sqrt(2 f (1 - f)), when its frequency f is given. Error messages name Z (BETA) and N (SE)."""
+    n = pd.to_numeric(frame["N"], errors="coerce").to_numpy(dtype=float)
+    se = 1.0 / np.sqrt(np.where(n > 0, n, np.nan))
+    how = "BETA, SE from Z and N (standardised genotype and trait)"
+    if "EAF" in found:
+        f = pd.to_numeric(frame["EAF"], errors="coerce").to_numpy(dtype=float)
+        se = se / np.sqrt(np.where((f > 0) & (f < 1), 2 * f * (1 - f), np.nan))
+        how = "BETA, SE from Z, N and the effect-allele frequency (per allele, standardised trait)"
+    z = pd.to_numeric(frame["Z"], errors="coerce").to_numpy(dtype=float)
+    frame["SE"] = se
+    frame["BETA"] = np.where(np.isfinite(se), z * se, z)  # a bad N or frequency is reported on SE's column
+    found["BETA"], found["SE"] = found["Z"], found["N"]
+    return how
 
 
 def describe(fmt: SumstatsFormat, mapped: Mapped) -> str:
     """One log line: the format and where each column came from, rows dropped by the format's rules."""
     cols = ", ".join(f"{c}<-{s}" for c, s in mapped.found.items())
-    extra = "; odds ratios -> log" if mapped.odds_ratio else ""
+    extra = ("; odds ratios -> log" if mapped.odds_ratio else "") + (f"; {mapped.derived}" if mapped.derived else "")
     dropped = f"; dropped {mapped.dropped}" if mapped.dropped else ""
     return f"format {fmt.name}: {cols}{extra}{dropped}"
