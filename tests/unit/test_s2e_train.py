@@ -79,3 +79,20 @@ def test_resume_reaches_the_same_weights(setup, tmp_path):
     # training changed the weights away from the reference initialisation
     ref_init = PersonalModel(ModelConfig.tiny(WINDOW)).state_dict()
     assert not torch.equal(a["personal_state"]["dev_head.3.weight"], ref_init["dev_head.3.weight"])
+
+
+def test_a_checkpoint_of_other_data_is_not_resumed(setup, tmp_path, caplog):
+    """Resuming into a folder whose checkpoints were trained on other labels (a regenerated cohort)
+    starts afresh, with a warning, and reaches what a fresh run on the new data reaches."""
+    import logging
+    from dataclasses import replace
+
+    store, tdata, _ = setup
+    cfg = TrainConfig(model=ModelConfig.tiny(WINDOW), batch_size=16, ref_epochs=1, epochs=2, seed=3,
+                      max_batches_per_epoch=3)
+    train_models(store, tdata, tmp_path / "old", cfg, stop_after_epochs=2)
+    other = replace(tdata, labels=replace(tdata.labels, dev=tdata.labels.dev[:, ::-1].copy()))
+    with caplog.at_level(logging.WARNING, logger="varflow"):
+        resumed = train_models(store, other, tmp_path / "old", cfg, resume=True)
+    assert "trained on other data" in caplog.text
+    assert resumed == train_models(store, other, tmp_path / "fresh", cfg)

@@ -12,6 +12,7 @@ trains on every WORLD_SIZE-th batch inside DistributedDataParallel; rank 0 write
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import os
@@ -163,6 +164,16 @@ def _save(obj: dict, path: Path) -> None:
         torch.save(obj, tmp)
 
 
+def data_fingerprint(data: TrainingData) -> str:
+    """The data a checkpoint was trained on: the splits and the labels (gene means, SDs and every
+    individual's deviation, float64 bytes). A resume needs the same (the settings are checked by
+    ``train_models`` against checkpoints/config.json)."""
+    digest = hashlib.sha256(json.dumps(data.splits, sort_keys=True, default=str).encode())
+    for values in (data.labels.mean, data.labels.sd, data.labels.dev):
+        digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
 def _load(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -204,8 +215,13 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
     opt, sched = _optimiser(model, cfg, steps)
     start_epoch, history = 0, []
     best_state, best_metric, best_epoch = None, None, -1
-    if resume and ckpt_path.exists():
-        ck = _load(ckpt_path)
+    fingerprint = data_fingerprint(data)
+    ck = _load(ckpt_path) if resume and ckpt_path.exists() else None
+    if ck is not None and ck.get("fingerprint") != fingerprint:
+        log.warning("s2e train: %s was trained on other data (splits or labels differ: another cohort?); "
+                    "the %s phase starts afresh", ckpt_path, phase)
+        ck = None
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -270,7 +286,8 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
         if rank == 0:
             _save({"phase": phase, "epoch": epoch + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
                    "scheduler": sched.state_dict(), "history": history, "best_state": best_state,
-                   "best_metric": best_metric, "best_epoch": best_epoch, "config": cfg.to_dict()}, ckpt_path)
+                   "best_metric": best_metric, "best_epoch": best_epoch, "config": cfg.to_dict(),
+                   "fingerprint": fingerprint}, ckpt_path)
         if world > 1:
             dist.barrier()
         log.info("s2e train %s epoch %d/%d: loss %.4f, %s, %.1f s", phase, epoch + 1, n_epochs,
