@@ -11,7 +11,7 @@ from varflow.errors import VarflowError
 
 
 def read_bed(path: Path | str) -> pd.DataFrame:
-    """Read the first 3 or 4 columns of a BED file: chrom, start, end[, score].
+    """Read a BED file's chrom, start, end, name (4th column; chrom:start-end without one), score.
 
     Coordinates are 0-based half-open; a row with start < 0, end <= start or non-integer bounds
     raises VarflowError naming the file and the (1-based) line. ``score`` is the 5th column when
@@ -24,7 +24,8 @@ def read_bed(path: Path | str) -> pd.DataFrame:
         raw = pd.read_csv(path, sep="\t", header=None, comment="#", dtype=str, engine="c")
     except pd.errors.EmptyDataError:
         return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype="int64"),
-                             "end": pd.Series(dtype="int64"), "score": pd.Series(dtype=float)})
+                             "end": pd.Series(dtype="int64"), "name": pd.Series(dtype=str),
+                             "score": pd.Series(dtype=float)})
     if raw.shape[1] < 3:
         raise VarflowError(f"{path}: BED needs at least 3 tab-separated columns, found {raw.shape[1]}")
     start = pd.to_numeric(raw[1], errors="coerce")
@@ -35,8 +36,9 @@ def read_bed(path: Path | str) -> pd.DataFrame:
         raise VarflowError(f"{path}: line {i + 1}: bad coordinates start={raw.iat[i, 1]!r} end={raw.iat[i, 2]!r} "
                            "(need integers with 0 <= start < end)")
     score = pd.to_numeric(raw[4], errors="coerce").fillna(1.0) if raw.shape[1] >= 5 else 1.0
+    name = raw[3].astype(str) if raw.shape[1] >= 4 else raw[0] + ":" + raw[1] + "-" + raw[2]
     return pd.DataFrame({"chrom": raw[0].astype(str), "start": start.astype("int64"),
-                         "end": end.astype("int64"), "score": score}).reset_index(drop=True)
+                         "end": end.astype("int64"), "name": name, "score": score}).reset_index(drop=True)
 
 
 def write_bed(df: pd.DataFrame, path: Path | str) -> None:

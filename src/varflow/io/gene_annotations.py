@@ -86,9 +86,6 @@ def _attributes(text: str, kind: str) -> dict[str, str]:
 
 
 def _bed_genes(path: Path) -> pd.DataFrame:
-    coords = read_bed(path)
-    raw = pd.read_csv(path, sep="\t", header=None, comment="#", dtype=str, engine="c")
-    names = raw[3].to_numpy(dtype=str) if raw.shape[1] >= 4 else \
-        (coords["chrom"] + ":" + coords["start"].astype(str) + "-" + coords["end"].astype(str)).to_numpy()
-    return pd.DataFrame({"gene": names, "CHR": coords["chrom"].to_numpy(), "START": coords["start"].to_numpy() + 1,
-                         "END": coords["end"].to_numpy()})
+    bed = read_bed(path)
+    return pd.DataFrame({"gene": bed["name"].to_numpy(), "CHR": bed["chrom"].to_numpy(),
+                         "START": bed["start"].to_numpy() + 1, "END": bed["end"].to_numpy()})

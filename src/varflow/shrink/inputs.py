@@ -18,12 +18,10 @@ from varflow.io.arrays import read_npz
 from varflow.io.contigs import strip_chr
 from varflow.io.gene_annotations import annotation_kind, read_gene_annotation
 from varflow.io.tables import read_frame
-from varflow.shrink.sumstats_formats import GENERIC_ALIASES, describe, detect_format, map_columns
+from varflow.shrink.sumstats_formats import GENERIC_ALIASES, describe, detect_format, map_columns, resolve_columns
 
 log = logging.getLogger("varflow")
 
-
-SUMSTATS_ALIASES = GENERIC_ALIASES
 REQUIRED_SUMSTATS = ("CHR", "SNP", "A1", "A2", "BETA", "SE")
 
 GENE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -38,17 +36,10 @@ GENE_ALIASES: dict[str, tuple[str, ...]] = {
 _COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
 
 
-def _rename_aliases(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> tuple[pd.DataFrame, dict]:
-    upper = {str(c).upper(): c for c in df.columns}
-    mapping: dict[str, str] = {}
-    found: dict[str, str] = {}
-    for canonical, names in aliases.items():
-        for name in names:
-            if name in upper:
-                mapping[upper[name]] = canonical
-                found[canonical] = name
-                break
-    return df.rename(columns=mapping)[list(mapping.values())], found
+def _rename_aliases(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """The columns of ``df`` that ``aliases`` name, renamed to their canonical names."""
+    found = resolve_columns(df.columns, aliases)
+    return df[list(found.values())].set_axis(list(found), axis=1)
 
 
 def _first_bad(mask: np.ndarray) -> int:
@@ -204,7 +195,7 @@ def read_snp_list(path: Path | str) -> pd.DataFrame:
         if names and names[0].upper() in ("SNP", "ID", "RSID"):
             names = names[1:]
         return pd.DataFrame({"SNP": names})
-    df, _ = _rename_aliases(read_frame(path), {k: SUMSTATS_ALIASES[k] for k in ("SNP", "POS", "A1", "A2")})
+    df = _rename_aliases(read_frame(path), {k: GENERIC_ALIASES[k] for k in ("SNP", "POS", "A1", "A2")})
     if "SNP" not in df.columns:
         raise VarflowError(f"{path}: SNP list needs a SNP/ID/RSID column")
     for col in ("A1", "A2"):
@@ -309,7 +300,7 @@ def read_genes(path: Path | str) -> pd.DataFrame:
     if annotation_kind(path) is not None:
         df = read_gene_annotation(path)
     else:
-        df, _ = _rename_aliases(read_frame(path), GENE_ALIASES)
+        df = _rename_aliases(read_frame(path), GENE_ALIASES)
     missing = [c for c in ("gene", "CHR") if c not in df.columns]
     has_pos = "START" in df.columns and "END" in df.columns
     has_idx = "SNP_START" in df.columns and "SNP_END" in df.columns

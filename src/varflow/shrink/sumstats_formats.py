@@ -77,6 +77,18 @@ FORMATS = (
 GENERIC = SumstatsFormat("generic", (), GENERIC_ALIASES)
 
 
+def resolve_columns(columns, aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """canonical -> the file's column for every canonical column one of whose upper-case ``aliases``
+    is present (case-insensitive; the first alias present wins)."""
+    upper = {str(c).upper(): c for c in columns}
+    found = {}
+    for canonical, names in aliases.items():
+        name = next((n for n in names if n in upper), None)
+        if name is not None:
+            found[canonical] = upper[name]
+    return found
+
+
 def detect_format(columns) -> SumstatsFormat:
     """The first of ``FORMATS`` whose signature columns are all present (case-insensitive), else generic."""
     upper = {str(c).upper() for c in columns}
@@ -108,11 +120,7 @@ def map_columns(raw: pd.DataFrame, fmt: SumstatsFormat) -> Mapped:
         other_test = raw[upper[fmt.test_column]].astype(str).str.upper().to_numpy() != "ADD"
         dropped["test_not_ADD"] = int(other_test.sum())
         keep &= ~other_test
-    found: dict[str, str] = {}
-    for canonical, names in fmt.columns.items():
-        name = next((n for n in names if n in upper), None)
-        if name is not None:
-            found[canonical] = upper[name]
+    found = resolve_columns(raw.columns, fmt.columns)
     if fmt.name == "plink2_glm":
         for col in ("BETA", "SE"):
             if col in found:
