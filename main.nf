@@ -37,9 +37,18 @@ def runs(selected, name) {
 // through `cohort:`; its featurize step checks those.
 def requiredCohortKeys() {
     return [
-        shrink: ['sumstats', 'ld', 'gwas_genes'],
+        shrink: ['sumstats', 'gwas_genes'],
         s2e: ['reference', 'vcf', 'genes', 'expression'],
         eqtl: ['finemap', 'genes'],
+    ]
+}
+
+// The cohort.yaml keys of which a workflow needs at least one, each checked like a required key when
+// present (ALTERNATIVE_COHORT_KEYS of varflow.params): shrink reads precomputed LD (`ld`) and/or a
+// reference panel per chromosome (`ld_panel`: a PLINK prefix or a VCF/BCF).
+def alternativeCohortKeys() {
+    return [
+        shrink: ['ld', 'ld_panel'],
     ]
 }
 
@@ -54,7 +63,24 @@ def requiredCohortInfo() {
 // The cohort.yaml keys that are groups {name: path}, one file per trait or chromosome
 // (GROUP_KEYS of the Python module varflow.params).
 def groupCohortKeys() {
-    return ['sumstats', 'ld']
+    return ['sumstats', 'ld', 'ld_panel']
+}
+
+// Whether a manifest path exists: a file or folder, or for `ld_panel` a PLINK fileset prefix (`<path>.bed`).
+def manifestPathExists(dir, key, rel) {
+    return dir.resolve(rel.toString()).exists() || (key == 'ld_panel' && dir.resolve("${rel}.bed".toString()).exists())
+}
+
+// The files a panel task stages: a VCF/BCF with its index (when there is one), or a PLINK prefix's
+// .bed first, then its .bim and .fam.
+def panelFiles(dir, rel) {
+    def name = rel.toString()
+    if( name ==~ /.*\.(vcf|vcf\.gz|vcf\.bgz|bcf)$/ ) {
+        def index = ["${name}.tbi", "${name}.csi"].collect { ext -> dir.resolve(ext.toString()) }.findAll { f -> f.exists() }
+        return [dir.resolve(name), index]
+    }
+    def prefix = name.replaceAll(/\.(bed|bim|fam)$/, '')
+    return [dir.resolve("${prefix}.bed".toString()), [dir.resolve("${prefix}.bim".toString()), dir.resolve("${prefix}.fam".toString())]]
 }
 
 // The manifest of cohort folder `dir`, once it names every file the selected workflow(s) need and each
@@ -71,7 +97,15 @@ def checkedManifest(dir, selected) {
             }
         }
     }
-    requiredCohortKeys().findAll { wf, _keys -> runs(selected, wf) }.each { wf, keys ->
+    def needed = requiredCohortKeys().collectEntries { wf, keys -> [wf, keys.collect { key -> key }] }
+    alternativeCohortKeys().findAll { wf, _keys -> runs(selected, wf) }.each { wf, keys ->
+        def given = keys.findAll { key -> files[key] && !(files[key] instanceof Map && files[key].isEmpty()) }
+        if( !given ) {
+            error("${where}: no ${keys.collect { key -> "'${key}'" }.join(' or ')} (the ${wf} workflow needs one)")
+        }
+        needed[wf] = needed[wf] + given
+    }
+    needed.findAll { wf, _keys -> runs(selected, wf) }.each { wf, keys ->
         keys.each { key ->
             if( !files[key] ) {
                 error("${where}: no '${key}' (the ${wf} workflow needs it)")
@@ -81,7 +115,7 @@ def checkedManifest(dir, selected) {
             }
             def entries = files[key] instanceof Map ? files[key].collect { name, rel -> ["${key}.${name}", rel] } : [[key, files[key]]]
             entries.each { label, rel ->
-                if( !dir.resolve(rel.toString()).exists() ) {
+                if( !manifestPathExists(dir, key, rel) ) {
                     error("${where}: '${label}' names ${dir.resolve(rel.toString())}, which does not exist")
                 }
             }
@@ -114,10 +148,13 @@ workflow {
             manifest.files.sumstats.collect { trait, rel -> [[id: trait], dir.resolve(rel)] }
         }
         ch_ld = ch_manifest.flatMap { _meta, dir, manifest ->
-            manifest.files.ld.collect { chrom, rel -> [[id: chrom], dir.resolve(rel)] }
+            (manifest.files.ld ?: [:]).collect { chrom, rel -> [[id: chrom], dir.resolve(rel)] }
+        }
+        ch_ld_panel = ch_manifest.flatMap { _meta, dir, manifest ->
+            (manifest.files.ld_panel ?: [:]).collect { chrom, rel -> [[id: chrom]] + panelFiles(dir, rel) }
         }
         ch_gwas_genes = ch_manifest.map { _meta, dir, manifest -> dir.resolve(manifest.files.gwas_genes) }.first()
-        SHRINK(ch_sumstats, ch_ld, ch_gwas_genes, params.shrink_model ? file(params.shrink_model, checkIfExists: true) : [])
+        SHRINK(ch_sumstats, ch_ld, ch_ld_panel, ch_gwas_genes, params.shrink_model ? file(params.shrink_model, checkIfExists: true) : [])
     }
 
     // eqtl's extra deep-learning scores per cohort: none, unless s2e runs too (--workflow all)

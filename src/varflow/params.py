@@ -40,7 +40,7 @@ log = logging.getLogger("varflow")
 #: The cohort.yaml keys each workflow reads (groups: one entry per trait / chromosome). main.nf holds
 #: the same map (``REQUIRED_COHORT_KEYS``); tests/unit/test_params_file.py keeps the two equal.
 REQUIRED_COHORT_KEYS: dict[str, tuple[str, ...]] = {
-    "shrink": ("sumstats", "ld", "gwas_genes"),
+    "shrink": ("sumstats", "gwas_genes"),
     "s2e": ("reference", "vcf", "genes", "expression"),
     "eqtl": ("finemap", "genes"),
 }
@@ -49,8 +49,13 @@ REQUIRED_COHORT_KEYS: dict[str, tuple[str, ...]] = {
 #: ``info.chromosomes`` (main.nf ``REQUIRED_COHORT_INFO``); checked here too so both accept the same folders.
 REQUIRED_COHORT_INFO: dict[str, tuple[str, ...]] = {"s2e": ("chromosomes",)}
 
+#: Keys of which a workflow needs at least one (each one present is checked like a required key): shrink
+#: takes precomputed LD (``ld``) and/or reference panels (``ld_panel``) per chromosome. main.nf holds the
+#: same map (``alternativeCohortKeys``).
+ALTERNATIVE_COHORT_KEYS: dict[str, tuple[str, ...]] = {"shrink": ("ld", "ld_panel")}
+
 #: Keys that must be keyed groups ({name: path}) rather than single files.
-GROUP_KEYS = frozenset({"sumstats", "ld"})
+GROUP_KEYS = frozenset({"sumstats", "ld", "ld_panel"})
 
 #: Params the in-process run reads, per workflow (passed to that workflow's ``run_from_cohort``).
 WORKFLOW_PARAMS: dict[str, tuple[str, ...]] = {
@@ -189,15 +194,22 @@ def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Path | None = No
         if not cohort.info.get(key):
             raise VarflowError(f"{manifest}: no 'info.{key}' (the {workflow} workflow needs it)")
     keys = list(REQUIRED_COHORT_KEYS[workflow])
+    alternatives = ALTERNATIVE_COHORT_KEYS.get(workflow, ())
+    present = [k for k in alternatives if cohort.files.get(k) not in (None, "", {})]
+    keys += present
     if workflow == "eqtl":
         keys += [k for k in eqtl_config_cohort_keys(eqtl_config) if k not in keys]
     for key in keys:
         for label, path in _manifest_entries(cohort, key, workflow).items():
-            if not path.exists():
-                raise VarflowError(f"{manifest}: '{label}' names {path}, which does not exist")
+            if not path.exists() and not (key == "ld_panel" and path.with_name(path.name + ".bed").exists()):
+                raise VarflowError(f"{manifest}: '{label}' names {path}, which does not exist"
+                                   + (" (nor a PLINK fileset with that prefix)" if key == "ld_panel" else ""))
             if key == "vcf" and not (Path(f"{path}.tbi").exists() or Path(f"{path}.csi").exists()):
                 raise VarflowError(f"{manifest}: 'vcf' names {path}, which has no tabix index "
                                    f"({path.name}.tbi or .csi)")
+    if alternatives and not present:
+        raise VarflowError(f"{manifest}: no '{alternatives[0]}'" + "".join(f" or '{k}'" for k in alternatives[1:])
+                           + f" (the {workflow} workflow needs one)")
     if workflow == "eqtl":
         from varflow.eqtl.config import load_config
 

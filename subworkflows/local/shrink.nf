@@ -1,11 +1,13 @@
 /*
- * SHRINK: GWAS effect-size shrinkage (ML-MAGES method). LD blocks per chromosome; shrunk effects per
+ * SHRINK: GWAS effect-size shrinkage (ML-MAGES method). LD blocks per chromosome (from precomputed LD,
+ * or computed from a reference panel's genotypes with a banded LD for the gene tests); shrunk effects per
  * trait x chromosome (neural-network ensemble, numpy inference on the CPU); per trait a single-trait clustering
  * (its null variance feeds the gene tests) and gene-level tests over all chromosomes; with 2+ traits a
  * joint clustering and multi-trait gene summaries; figures of everything at the end.
  */
 
 include { SHRINK_LD_BLOCKS                      } from '../../modules/local/shrink_ld_blocks/main'
+include { SHRINK_LD_PANEL                       } from '../../modules/local/shrink_ld_panel/main'
 include { SHRINK_EFFECTS                        } from '../../modules/local/shrink_effects/main'
 include { SHRINK_CLUSTER                        } from '../../modules/local/shrink_cluster/main'
 include { SHRINK_CLUSTER as SHRINK_CLUSTER_JOINT } from '../../modules/local/shrink_cluster/main'
@@ -17,26 +19,32 @@ workflow SHRINK {
     take:
     ch_sumstats // channel: [ val(meta), path(sumstats) ]  meta.id = trait name
     ch_ld       // channel: [ val(meta), path(ld.npz) ]    meta.id = chromosome (NPZ with r, snp, pos, a1, a2)
+    ch_ld_panel // channel: [ val(meta), path(panel), path(aux) ]  meta.id = chromosome; a PLINK .bed with
+                //          [.bim, .fam], or a VCF/BCF with its index (or []); chromosomes not in ch_ld
     genes       // value: path(gene table: gene, CHR, START, END[, SNP_START, SNP_END])
     model       // value: path(model folder from SHRINK_TRAIN), or [] for the ensemble shipped in the package
 
     main:
     SHRINK_LD_BLOCKS(ch_ld)
+    SHRINK_LD_PANEL(ch_ld_panel)
+    ch_blocks = SHRINK_LD_BLOCKS.out.blocks.mix(SHRINK_LD_PANEL.out.blocks)
 
     // scatter: one effects task per trait x chromosome
     ch_effects_in = ch_sumstats
-        .combine(SHRINK_LD_BLOCKS.out.blocks)
+        .combine(ch_blocks)
         .map { trait_meta, sumstats, chrom_meta, _table, block_ld ->
             [[id: "${trait_meta.id}_${chrom_meta.id}", trait: trait_meta.id, chrom: chrom_meta.id], sumstats, block_ld]
         }
     SHRINK_EFFECTS(ch_effects_in, model)
 
-    // gather per trait: single-trait clustering, then gene tests over every chromosome's full LD
+    // gather per trait: single-trait clustering, then gene tests over every chromosome's LD (full or banded)
     ch_by_trait = SHRINK_EFFECTS.out.effects
         .map { meta, effects -> [[id: meta.trait], effects] }
         .groupTuple()
     SHRINK_CLUSTER(ch_by_trait)
-    ch_all_ld = ch_ld.map { _meta, ld -> ld }.collect()
+    ch_all_ld = ch_ld.map { _meta, ld -> ld }
+        .mix(SHRINK_LD_PANEL.out.band.map { _meta, band -> band })
+        .collect()
     ch_gene_in = ch_by_trait
         .join(SHRINK_CLUSTER.out.clusters)
         .map { meta, effects, _clusters, cluster_model -> [meta, effects, cluster_model] }
@@ -64,11 +72,12 @@ workflow SHRINK {
     SHRINK_PLOTS(ch_plot_in)
 
     ch_versions = SHRINK_LD_BLOCKS.out.versions
-        .mix(SHRINK_EFFECTS.out.versions, SHRINK_CLUSTER.out.versions, SHRINK_GENE_TEST.out.versions,
+        .mix(SHRINK_LD_PANEL.out.versions, SHRINK_EFFECTS.out.versions, SHRINK_CLUSTER.out.versions, SHRINK_GENE_TEST.out.versions,
              SHRINK_CLUSTER_JOINT.out.versions, SHRINK_MULTI_TRAIT.out.versions, SHRINK_PLOTS.out.versions)
 
     emit:
-    blocks     = SHRINK_LD_BLOCKS.out.blocks      // channel: [ val(meta), path(blocks.parquet), path(blocks.npz) ]
+    blocks     = ch_blocks                        // channel: [ val(meta), path(blocks.parquet), path(blocks.npz) ]
+    ld_band    = SHRINK_LD_PANEL.out.band         // channel: [ val(meta), path(ld_band.npz) ] (panel chromosomes)
     effects    = SHRINK_EFFECTS.out.effects       // channel: [ val(meta: id, trait, chrom), path(effects.parquet) ]
     clusters   = SHRINK_CLUSTER.out.clusters      // channel: [ val(meta: id = trait), path(clusters.parquet), path(model.json) ]
     gene_tests = SHRINK_GENE_TEST.out.tests       // channel: [ val(meta: id = trait), path(gene_tests.parquet) ]

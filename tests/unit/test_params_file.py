@@ -58,6 +58,7 @@ def _groovy_map_of_lists(body: str) -> dict[str, tuple[str, ...]]:
 def test_main_nf_checks_the_same_cohort_keys_as_python():
     assert _groovy_map_of_lists(_groovy_function_body("requiredCohortKeys")) == P.REQUIRED_COHORT_KEYS
     assert _groovy_map_of_lists(_groovy_function_body("requiredCohortInfo")) == P.REQUIRED_COHORT_INFO
+    assert _groovy_map_of_lists(_groovy_function_body("alternativeCohortKeys")) == P.ALTERNATIVE_COHORT_KEYS
     groups = re.findall(r"'([^']*)'", _groovy_function_body("groupCohortKeys"))
     assert set(groups) == P.GROUP_KEYS
     # and main.nf actually uses the check on every cohort it reads

@@ -11,10 +11,11 @@ import typer
 
 from varflow.cli.common import handles_errors, provenance
 from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
+from varflow.shrink.panel_ld import PanelLDConfig
 from varflow.shrink.simulate_training import TrainingGrid
 from varflow.shrink.train_config import NetTraining, ShrinkTrainConfig
 
-app = typer.Typer(help="GWAS effect shrinkage (ML-MAGES method). Steps: ld-blocks -> (train) -> effects -> "
+app = typer.Typer(help="GWAS effect shrinkage (ML-MAGES method). Steps: ld-blocks (or ld-panel) -> (train) -> effects -> "
                        "cluster -> gene-test -> multi-trait -> plots.", no_args_is_help=True)
 
 
@@ -52,6 +53,36 @@ def ld_blocks(
                                            "block_rule": block_rule})
     typer.echo(json.dumps(ld_blocks_step(ld, chrom, out_blocks, out_ld, snps, avg_block, half_width, prov,
                                          block_rule)))
+
+
+_PANEL = PanelLDConfig()
+
+
+@app.command("ld-panel")
+@handles_errors
+def ld_panel(
+    panel: Path = typer.Option(..., "--panel", help="Reference panel of the chromosome: PLINK 1 fileset (prefix or .bed, "
+                               ".bim and .fam beside it) or VCF/BCF (.vcf, .vcf.gz, .bcf; biallelic records, GT)."),
+    chrom: str = typer.Option(..., "--chrom", help="Chromosome name (as in the summary statistics; 'chr' prefix optional)."),
+    out_blocks: Path = typer.Option(..., "--out-blocks", help="Block table (Parquet)."),
+    out_ld: Path = typer.Option(..., "--out-ld", help="Per-block LD (NPZ, float32)."),
+    out_band: Path = typer.Option(..., "--out-band", help="Banded LD for the gene test (NPZ: band (J, W+1) float32 + SNP list)."),
+    avg_block: int = typer.Option(_PANEL.avg_block, "--avg-block", min=2, help="Mean block size in SNPs (floor(J/avg)+1 breakpoints)."),
+    half_width: int = typer.Option(_PANEL.half_width, "--half-width", min=0, help="Hann window half-width in SNPs."),
+    block_rule: str = typer.Option(_PANEL.rule, "--block-rule", help="slots | deepest (as ld-blocks)."),
+    band_snps: Optional[int] = typer.Option(_PANEL.band_snps, "--band-snps", min=1, help="W: LD is kept between SNPs at "
+                                            "most W apart, 0 beyond (default ceil(2.5 x --avg-block)); every block must fit."),
+    min_maf: float = typer.Option(_PANEL.min_maf, "--min-maf", min=0.0, max=0.4999, help="Drop SNPs with minor allele "
+                                  "frequency below this (monomorphic SNPs are always dropped)."),
+) -> None:
+    """LD blocks and banded LD of one chromosome computed from a reference panel's genotypes (bounded memory)."""
+    from varflow.shrink.steps import ld_panel_step
+
+    config = PanelLDConfig(avg_block=avg_block, half_width=half_width, rule=block_rule, band_snps=band_snps,
+                           min_maf=min_maf)
+    prov = provenance("shrink ld-panel", {"panel": panel, "chrom": chrom, "avg_block": avg_block, "half_width": half_width,
+                                          "block_rule": block_rule, "band_snps": config.width, "min_maf": min_maf})
+    typer.echo(json.dumps(ld_panel_step(panel, chrom, out_blocks, out_ld, out_band, config, prov)))
 
 
 _GRID = TrainingGrid()
@@ -153,7 +184,7 @@ def cluster(
 @handles_errors
 def gene_test(
     inputs: List[Path] = typer.Argument(..., help="Effects tables (.parquet) of ONE trait, any chromosomes, and the "
-                                        "full LD (.npz) of those chromosomes (matched by SNP list); folders allowed."),
+                                        "LD (.npz: full, or banded from ld-panel) of those chromosomes (matched by SNP list); folders allowed."),
     ld: Optional[List[Path]] = typer.Option(None, "--ld", help="More full-LD NPZ files or folders (repeatable)."),
     genes: Path = typer.Option(..., "--genes", help="Gene table: gene, CHR, START, END (1-based) [SNP_START, SNP_END]."),
     cluster_model: Path = typer.Option(..., "--cluster-model", help="Single-trait mixture JSON of this trait (for eps)."),

@@ -117,10 +117,96 @@ class LDPanel:
     def n(self) -> int:
         return len(self.snp)
 
+    def submatrix(self, idx: np.ndarray) -> np.ndarray:
+        """LD (m, m) float32 among the SNPs ``idx`` (m,) int."""
+        return self.r[np.ix_(idx, idx)]
+
     def subset(self, idx: np.ndarray) -> "LDPanel":
         pick = lambda a: None if a is None else a[idx]  # noqa: E731
         return LDPanel(self.r[np.ix_(idx, idx)], self.snp[idx], pick(self.pos), pick(self.a1),
                        pick(self.a2), self.source)
+
+
+BAND_LAYOUT = "band"  # the ``ld_layout`` marker of a banded LD NPZ (written by ``varflow shrink ld-panel``)
+
+
+@dataclass
+class BandedLD:
+    """One chromosome's LD as a band (``varflow.shrink.ldband``): ``band`` (J, W+1) float32 with
+    band[i, k] = r(SNP i, SNP i+k), 0 past the end; LD of SNPs more than W apart is taken as 0.
+    ``snp``/``pos``/``a1``/``a2`` (J,) as in ``LDPanel``."""
+
+    band: np.ndarray
+    snp: np.ndarray
+    pos: np.ndarray | None
+    a1: np.ndarray | None
+    a2: np.ndarray | None
+    source: str
+
+    @property
+    def n(self) -> int:
+        return len(self.snp)
+
+    @property
+    def width(self) -> int:
+        """W: the largest SNP distance whose LD the band holds."""
+        return self.band.shape[1] - 1
+
+    def submatrix(self, idx: np.ndarray) -> np.ndarray:
+        """LD (m, m) float32 among the SNPs ``idx`` (m,) int; 0 for pairs more than W SNPs apart."""
+        from varflow.shrink.ldband import band_submatrix
+
+        return band_submatrix(self.band, idx)
+
+
+def validate_band(panel: BandedLD, tol: float = 1e-3) -> BandedLD:
+    """Check a banded LD: (J, W+1) with J the SNP count, finite, |r| <= 1, diagonal (column 0) 1, zeros
+    past the chromosome's end, signed (not r^2, as ``validate_ld``), unique IDs."""
+    band, where = panel.band, panel.source
+    if band.ndim != 2 or band.shape[0] != panel.n or band.shape[1] < 1:
+        raise VarflowError(f"{where}: LD band has shape {band.shape}; expected ({panel.n}, W+1) for its {panel.n} SNPs")
+    top, bottom = float(band.max(initial=-np.inf)), float(band.min(initial=np.inf))
+    if not (np.isfinite(top) and np.isfinite(bottom)):
+        i, k = np.argwhere(~np.isfinite(band))[0]
+        raise VarflowError(f"{where}: LD band has a NaN/inf value at SNP {i}, distance {k}")
+    if top > 1 + tol or bottom < -1 - tol:
+        i, k = np.argwhere(np.abs(band) > 1 + tol)[0]
+        raise VarflowError(f"{where}: LD value {band[i, k]:.4g} at SNP {i}, distance {k} is outside [-1, 1]")
+    off_diag = np.abs(band[:, 0] - 1) > tol
+    if off_diag.any():
+        i = _first_bad(off_diag)
+        raise VarflowError(f"{where}: LD band diagonal is {band[i, 0]:.4g} at SNP {i}, not 1")
+    n, w = band.shape[0], band.shape[1] - 1
+    for k in range(1, min(w, n) + 1):
+        if np.any(band[n - k:, k]):
+            raise VarflowError(f"{where}: LD band has values past the last SNP (distance {k}); not a band file")
+    n_pos = np.count_nonzero(band[:, 1:] > 1e-6)
+    if n >= R2_CHECK_MIN_SNPS and w >= 1 and bottom >= 0 and n_pos >= n:
+        raise VarflowError(f"{where}: LD band of {n} SNPs has no negative value: it looks like r^2; shrink needs "
+                           "signed r")
+    dup = pd.Series(panel.snp).duplicated().to_numpy()
+    if dup.any():
+        raise VarflowError(f"{where}: duplicate SNP ID {panel.snp[_first_bad(dup)]!r} in the LD SNP list")
+    return panel
+
+
+def read_band_ld(path: Path | str) -> BandedLD:
+    """Read and validate a banded LD NPZ (``ld_layout`` = "band"; arrays band, snp, pos, a1, a2)."""
+    arrays = read_npz(path, {"band": ("f", 2), "snp": ("U", 1), "pos": ("i", 1)})
+    pick = lambda k: np.char.upper(arrays[k].astype(str)) if k in arrays else None  # noqa: E731
+    return validate_band(BandedLD(arrays["band"].astype(np.float32, copy=False), arrays["snp"].astype(str),
+                                  arrays["pos"].astype(np.int64), pick("a1"), pick("a2"), str(path)))
+
+
+def is_band_file(path: Path | str) -> bool:
+    """Whether an NPZ is a banded LD file (its ``ld_layout`` marker; the band itself is not loaded)."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return "ld_layout" in npz.files and str(npz["ld_layout"]) == BAND_LAYOUT
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
 
 
 def read_ld_text(path: Path | str, chunk_bytes: int = 1 << 24) -> np.ndarray:
@@ -252,17 +338,23 @@ def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
     return panel
 
 
-def read_ld(path: Path | str, snps: Path | str | None = None) -> LDPanel:
+def read_ld(path: Path | str, snps: Path | str | None = None, allow_band: bool = False) -> LDPanel | BandedLD:
     """Read one chromosome's LD panel and validate it.
 
     ``path``: NPZ with arrays ``r`` (J, J) and ``snp`` (J,) (+ optional ``pos``, ``a1``, ``a2``), an
     NPY matrix or a PLINK ``--r square`` text matrix (``.ld``, ``.txt``, optionally ``.gz``); the
-    latter two need ``snps`` (a .bim or SNP list, see ``read_snp_list``).
+    latter two need ``snps`` (a .bim or SNP list, see ``read_snp_list``). With ``allow_band`` a banded
+    LD NPZ (``varflow shrink ld-panel``) is read too, as a ``BandedLD``; both have ``submatrix(idx)``.
     """
     path = Path(path)
     if not path.exists():
         raise VarflowError(f"{path}: file not found")
     pos = a1 = a2 = None
+    if path.suffix == ".npz" and is_band_file(path):
+        if not allow_band:
+            raise VarflowError(f"{path}: a banded LD file (from ld-panel) holds no dense matrix; its blocks are in "
+                               "the ld-panel step's block files")
+        return read_band_ld(path)
     if path.suffix == ".npz":
         arrays = read_npz(path, {"r": ("f", 2)})
         r = arrays["r"].astype(np.float32, copy=False)

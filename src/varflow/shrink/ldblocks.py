@@ -75,24 +75,43 @@ BLOCK_RULES = ("slots", "deepest")
 
 def find_blocks(r: np.ndarray, avg_block: int = 1000, half_width: int = 200, rule: str = "slots"
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Block boundaries of a chromosome's LD.
-
-    ``r`` (J, J); ``avg_block`` target mean block size in SNPs: floor(J / avg_block) + 1 breakpoints
-    (interior cuts, so floor(J / avg_block) + 2 blocks), placed on minima of the Hann-smoothed
-    anti-diagonal LD profile and refined by a local search that minimises the LD crossing each cut.
-    ``rule``: "slots" (default) gives breakpoint k the deepest smoothed minimum within +- WINDOW * s of
-    k * s (s = J / (breakpoints + 1)), so blocks stay within about s / 3 .. 5 s / 3 (+- s / 4 of local
-    search); "deepest" takes the lowest minima anywhere at least s / 4 apart: less LD between blocks,
-    much less even sizes (docs: LD blocks). Returns ``starts``, ``ends`` (B,) int64 SNP
-    index ranges [start, end) covering 0..J in order.
-    """
+    """Block boundaries of a chromosome's LD ``r`` (J, J): ``ld_profiles`` then ``cut_blocks`` (whose
+    docstring gives the rule). Returns ``starts``, ``ends`` (B,) int64 SNP index ranges [start, end)."""
     if rule not in BLOCK_RULES:
         raise ValueError(f"rule must be one of {', '.join(BLOCK_RULES)}, got {rule!r}")
     n = r.shape[0]
-    n_cuts = min(n // avg_block + 1, n // 2 - 1)  # blocks of >= 2 SNPs
-    if n_cuts < 1:
+    if n_breakpoints(n, avg_block) < 1:
         return np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
     antidiag, crossing = ld_profiles(r)
+    return cut_blocks(antidiag, crossing, n, avg_block, half_width, rule)
+
+
+def n_breakpoints(n: int, avg_block: int) -> int:
+    """Interior cuts of ``n`` SNPs: floor(n / avg_block) + 1 (the method's count), fewer when blocks of
+    at least 2 SNPs need it."""
+    return min(n // avg_block + 1, n // 2 - 1)
+
+
+def cut_blocks(antidiag: np.ndarray, crossing: np.ndarray, n: int, avg_block: int = 1000, half_width: int = 200,
+               rule: str = "slots") -> tuple[np.ndarray, np.ndarray]:
+    """Block boundaries of ``n`` SNPs from their LD profiles (``ld_profiles`` of a dense matrix or
+    ``band_profiles`` of a band): ``antidiag`` (2n-1,) anti-diagonal r^2 sums, ``crossing`` (n+1,) r^2
+    crossing each cut.
+
+    ``avg_block`` target mean block size in SNPs: floor(n / avg_block) + 1 breakpoints
+    (interior cuts, so floor(n / avg_block) + 2 blocks), placed on minima of the Hann-smoothed
+    anti-diagonal LD profile and refined by a local search that minimises the LD crossing each cut.
+    ``rule``: "slots" (default) gives breakpoint k the deepest smoothed minimum within +- WINDOW * s of
+    k * s (s = n / (breakpoints + 1)), so blocks stay within about s / 3 .. 5 s / 3 (+- s / 4 of local
+    search); "deepest" takes the lowest minima anywhere at least s / 4 apart: less LD between blocks,
+    much less even sizes (docs: LD blocks). Returns ``starts``, ``ends`` (B,) int64 SNP
+    index ranges [start, end) covering 0..n in order.
+    """
+    if rule not in BLOCK_RULES:
+        raise ValueError(f"rule must be one of {', '.join(BLOCK_RULES)}, got {rule!r}")
+    n_cuts = n_breakpoints(n, avg_block)  # blocks of >= 2 SNPs
+    if n_cuts < 1:
+        return np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
     # The anti-diagonal i + j = 2m - 1 passes between SNPs m-1 and m: the profile of a cut before m.
     profile = np.concatenate([[np.inf], antidiag[1::2]])  # profile[m], cut positions m = 1..J-1
     slot = n / (n_cuts + 1)

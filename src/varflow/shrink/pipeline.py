@@ -22,6 +22,7 @@ from varflow.io.tables import read_table
 from varflow.shrink import steps
 from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
 from varflow.shrink.inputs import read_genes
+from varflow.shrink.panel_ld import PanelLDConfig
 
 
 def _prov(step: str, params: dict, seed: int) -> Provenance:
@@ -99,24 +100,31 @@ def _joint(effects: list[Path], traits: list[str], genes: Path, outdir: Path, re
 def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdir: Path, *, seed: int = 0,
               quick: bool = False, model: Path | None = None, method: str = "nn",
               avg_block: int = 1000, restarts: int | None = None, report_statistic: str = DEFAULT_REPORT_STATISTIC,
-              workers: int | None = None) -> dict:
+              workers: int | None = None, ld_panel: dict[str, Path] | None = None) -> dict:
     """Run every step; returns headline figures, seconds per step (summed over its tasks) and wall
     seconds per phase. Every step runs on the CPU (the shipped or given ensemble predicts in numpy;
     training is ``varflow shrink train``). As under Nextflow, independent tasks run side by side:
     effects per trait x chromosome, then per trait its clustering + gene tests, beside the joint
     clustering + multi-trait summaries; ``workers`` processes (default ``worker_count()``), each with
-    one BLAS thread. The tables equal a one-process run's with one BLAS thread, value for value."""
+    one BLAS thread. The tables equal a one-process run's with one BLAS thread, value for value.
+    ``ld`` names precomputed LD per chromosome (ld-blocks), ``ld_panel`` a reference panel per chromosome
+    (PLINK prefix or VCF/BCF; ld-panel computes its blocks and banded LD, which the gene tests read)."""
+    ld_panel = dict(ld_panel or {})
     if not sumstats:
         raise VarflowError("shrink needs at least one trait's summary statistics")
-    if not ld:
-        raise VarflowError("shrink needs the LD of at least one chromosome")
+    if not ld and not ld_panel:
+        raise VarflowError("shrink needs the LD of at least one chromosome (ld or ld_panel)")
+    both = sorted(set(ld) & set(ld_panel))
+    if both:
+        raise VarflowError(f"shrink: chromosome(s) {', '.join(both)} have both precomputed LD (ld) and a panel "
+                           "(ld_panel); name each chromosome once")
     read_genes(genes)  # a bad gene table fails now, not after effects and clustering
     restarts = restarts if restarts is not None else (5 if quick else 25)
     workers = worker_count() if workers is None else workers
     outdir = Path(outdir)
     seconds: dict[str, float] = {}
     wall: dict[str, float] = {}
-    figures: dict = {"traits": list(sumstats), "chromosomes": list(ld)}
+    figures: dict = {"traits": list(sumstats), "chromosomes": [*ld, *ld_panel]}
 
     t = time.perf_counter()
     block_files = {}
@@ -128,6 +136,20 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         block_files[chrom] = out_ld
         n_blocks += res["n_blocks"]
     seconds["ld_blocks"] = wall["ld_blocks"] = time.perf_counter() - t
+    t = time.perf_counter()
+    gene_ld = list(ld.values())
+    for chrom, path in ld_panel.items():
+        out_ld = outdir / "ld_blocks" / f"{chrom}.blocks.npz"
+        band = outdir / "ld_blocks" / f"{chrom}.ld_band.npz"
+        config = PanelLDConfig(avg_block=avg_block)
+        res = steps.ld_panel_step(path, chrom, outdir / "ld_blocks" / f"{chrom}.blocks.parquet", out_ld, band, config,
+                                  provenance=_prov("ld-panel", {"panel": path, "chrom": chrom,
+                                                                "band_snps": config.width}, seed))
+        block_files[chrom] = out_ld
+        gene_ld.append(band)
+        n_blocks += res["n_blocks"]
+    if ld_panel:
+        seconds["ld_panel"] = wall["ld_panel"] = time.perf_counter() - t
     figures["n_blocks"] = n_blocks
 
     with _executor(workers) as pool:
@@ -150,7 +172,7 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         if len(sumstats) >= 2:  # the joint clustering is the shortest task: it fills the gaps of the others
             joint_task = pool.submit(_joint, [p for ps in effects.values() for p in ps], list(sumstats), genes,
                                      outdir, restarts, seed)
-        trait_tasks = {trait: pool.submit(_trait_tests, trait, effects[trait], list(ld.values()), genes, outdir,
+        trait_tasks = {trait: pool.submit(_trait_tests, trait, effects[trait], gene_ld, genes, outdir,
                                           restarts, seed, report_statistic) for trait in sumstats}
         per_trait = {trait: task.result() for trait, task in trait_tasks.items()}
         joint = joint_task.result() if joint_task is not None else None
@@ -207,8 +229,8 @@ def truth_correlations(effects: dict[str, list[Path]], truth: Path) -> dict:
 
 def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False,
                     params: dict[str, Any] | None = None) -> dict:
-    """The shrink workflow on a cohort folder (sumstats, ld, gwas_genes; gwas_truth, when present, for
-    figures). ``params`` may set ``shrink_model``: a trained ensemble folder (``varflow shrink train``)
+    """The shrink workflow on a cohort folder (sumstats, ld and/or ld_panel, gwas_genes; gwas_truth, when
+    present, for figures). ``params`` may set ``shrink_model``: a trained ensemble folder (``varflow shrink train``)
     instead of the one shipped in the package. ``device`` is accepted for a uniform signature: every
     shrink step runs on the CPU."""
     params = dict(params or {})
@@ -216,8 +238,10 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     if unknown:
         raise VarflowError(f"shrink: unknown param(s) {', '.join(sorted(unknown))} (known: shrink_model)")
     model = Path(params["shrink_model"]) if params.get("shrink_model") else None
-    figures = run_steps(cohort.group("sumstats"), cohort.group("ld"), cohort.path("gwas_genes"), Path(outdir),
-                        seed=seed, quick=quick, model=model)
+    ld = cohort.group("ld") if "ld" in cohort.files else {}
+    panels = cohort.group("ld_panel") if "ld_panel" in cohort.files else {}
+    figures = run_steps(cohort.group("sumstats"), ld, cohort.path("gwas_genes"), Path(outdir),
+                        seed=seed, quick=quick, model=model, ld_panel=panels)
     effects = figures.pop("_effects")
     gene_tests = figures.pop("_gene_tests")
     if "gwas_truth" in cohort.files:

@@ -43,6 +43,32 @@ def ld_blocks_step(ld: Path, chrom: str, out_blocks: Path, out_ld: Path, snps: P
             "block_sizes": (ends - starts).tolist()}
 
 
+def ld_panel_step(panel: Path, chrom: str, out_blocks: Path, out_ld: Path, out_band: Path,
+                  config: "PanelLDConfig | None" = None, provenance: Provenance | None = None) -> dict:  # noqa: F821
+    """LD of chromosome ``chrom`` from a reference panel's genotypes (PLINK 1 prefix/.bed or VCF/BCF;
+    ``varflow.shrink.panel_ld``): the block table (Parquet) and per-block LD (NPZ float32) that
+    ``ld_blocks_step`` writes, plus the banded LD (NPZ) the gene test reads. Memory stays bounded by the
+    band (J x (W+1) float32) and a window of genotypes; the dense J x J matrix is never formed."""
+    from varflow.shrink.panel_ld import PanelLDConfig, compute_panel_ld, describe, write_band_ld
+    from varflow.shrink.posterior import LD_RIDGE
+
+    config = config or PanelLDConfig()
+    t0 = time.perf_counter()
+    ld = compute_panel_ld(panel, chrom, config)
+    blocks = ld.blocks()
+    check_block_psd(blocks, ld.starts, str(panel), tolerance=LD_RIDGE)
+    snps = ld.snps
+    data = BlockLD(chrom, snps["SNP"].to_numpy(str), snps["POS"].to_numpy(np.int64), snps["A1"].to_numpy(str),
+                   snps["A2"].to_numpy(str), ld.starts, ld.ends, blocks)
+    write_table(data.table(), out_blocks, schemas.LD_BLOCKS, provenance)
+    write_block_ld(out_ld, data, provenance)
+    write_band_ld(out_band, chrom, ld.band, snps, provenance)
+    log.info("%s (%.1f s)", describe(panel, chrom, ld.counts), time.perf_counter() - t0)
+    return {"chrom": chrom, "n_snps": int(len(snps)), "n_blocks": int(len(ld.starts)),
+            "block_sizes": (ld.ends - ld.starts).tolist(), "band_snps": ld.width,
+            **{k: v for k, v in ld.counts.items() if k not in ("kept", "blocks", "band_snps")}}
+
+
 def train_step(outdir: Path, config: "ShrinkTrainConfig", device: str = "cpu",  # noqa: F821
                provenance: Provenance | None = None) -> dict:
     """Simulate GWAS on the LD segments ``config`` names over its grid and train the ensemble."""
@@ -207,13 +233,14 @@ def match_ld_files(table: "pd.DataFrame", ld: list[Path]) -> dict[str, Path]:  #
 
 
 def conditional_parts(*, z: np.ndarray, zeta: np.ndarray, prior: np.ndarray, block: np.ndarray, li: np.ndarray,
-                      on: np.ndarray, r_full: np.ndarray, genes: np.ndarray, rows_of: list[np.ndarray]
-                      ) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+                      on: np.ndarray, panel: "LDPanel | BandedLD", genes: np.ndarray,  # noqa: F821
+                      rows_of: list[np.ndarray]) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
     """Per gene of ``genes`` (indices into ``rows_of``), its conditional residual and null covariance in
     each LD block it touches, in block order: one posterior operator per block
     (``genetest.conditional_part``). ``z``, ``zeta`` (posterior means, z units), ``prior`` (PRIOR_VAR),
     ``block``, ``li`` (ld_index) are the effects table's rows (n,); ``on`` (n,) its rows of this
-    chromosome, whose full LD is ``r_full``."""
+    chromosome, whose LD ``panel`` gives each block's R_b (``submatrix``: a dense LDPanel or a band).
+    A band must hold every block: a block spanning more than W SNPs raises VarflowError."""
     from varflow.shrink.genetest import BlockOperators, conditional_part
     from varflow.shrink.posterior import posterior_operator
 
@@ -224,7 +251,10 @@ def conditional_parts(*, z: np.ndarray, zeta: np.ndarray, prior: np.ndarray, blo
     parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for b in sorted(touching):
         rb = np.flatnonzero(on & (block == b))  # table rows of block b, in LD order
-        r_b = r_full[np.ix_(li[rb], li[rb])].astype(np.float64)
+        if rb.size and getattr(panel, "width", None) is not None and int(np.ptp(li[rb])) > panel.width:
+            raise VarflowError(f"{panel.source}: LD block {b} spans {int(np.ptp(li[rb])) + 1} SNPs, more than the LD "
+                               f"band holds ({panel.width + 1}); were the blocks made from another panel?")
+        r_b = panel.submatrix(li[rb]).astype(np.float64)
         A = posterior_operator(r_b, prior[rb])
         # the two J_b^3 products in float32 (sgemm, 2x dgemm): they enter only the null covariance
         ra32 = r_b.astype(np.float32) @ A.astype(np.float32)
@@ -239,8 +269,9 @@ def conditional_parts(*, z: np.ndarray, zeta: np.ndarray, prior: np.ndarray, blo
 def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_model: Path, out: Path,
                    method: str = "auto", report_statistic: str = DEFAULT_REPORT_STATISTIC,
                    provenance: Provenance | None = None) -> dict:
-    """Gene-level tests of one trait over the chromosomes of ``effects``; ``ld`` the chromosomes' full LD
-    NPZ files (or folders of them), matched to chromosomes by their SNP lists. Every gene gets the three
+    """Gene-level tests of one trait over the chromosomes of ``effects``; ``ld`` the chromosomes' LD NPZ
+    files (full LD, or the banded LD of ``ld_panel_step``; or folders of them), matched to chromosomes by
+    their SNP lists. Every gene gets the three
     statistics (shrunk T/P/Q, raw T_RAW/P_RAW/Q_RAW, conditional T_COND/P_COND/Q_COND; see
     ``varflow.shrink.genetest``); the table's
     ``report_statistic`` column names the one that feeds the report, the plots and the step's counts."""
@@ -288,21 +319,22 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
         arrays = {"z": z, "zeta": shrunk / se, "prior": table["PRIOR_VAR"].to_numpy(np.float64),
                   "block": table["block"].to_numpy(), "li": li}
     for chrom in chroms:
-        panel = read_ld(ld_by_chrom[strip_chr(chrom)])
+        panel = read_ld(ld_by_chrom[strip_chr(chrom)], allow_band=True)
         on = (table["CHR"] == chrom).to_numpy()
         if li[on].max(initial=-1) >= panel.n or np.any(panel.snp[li[on]] != table["SNP"].to_numpy()[on]):
             raise VarflowError(f"{ld_by_chrom[strip_chr(chrom)]}: LD SNP list does not match the effects' "
                                f"ld_index on {chrom} (a different LD panel?)")
         check_gene_snp_ranges(gene_df, chrom, panel.pos, panel.n, str(genes))
         genes_here = np.flatnonzero(gene_df["CHR"].map(strip_chr).to_numpy() == strip_chr(chrom))
-        parts = conditional_parts(**arrays, on=on, r_full=panel.r, genes=genes_here, rows_of=rows_of) \
+        parts = conditional_parts(**arrays, on=on, panel=panel, genes=genes_here, rows_of=rows_of) \
             if conditional else {}
+        _warn_genes_beyond_band(panel, gene_df, genes_here, rows_of, li)
         for g in genes_here:
             rows = rows_of[g]
             if rows.size == 0:
                 continue
             idx = li[rows]
-            r_g = panel.r[np.ix_(idx, idx)]  # from the full LD: genes may span blocks
+            r_g = panel.submatrix(idx)  # from the chromosome's LD: genes may span blocks
             resid = resid_cov = None
             if g in parts:
                 resid = np.concatenate([e for e, _ in parts[g]])
@@ -323,6 +355,17 @@ def gene_test_step(effects: list[Path], ld: list[Path], genes: Path, cluster_mod
             "eps": eps, "report_statistic": report_statistic, "n_q05": int((result[q_col] < 0.05).sum()),
             "n_q05_shrunk": int((result["Q"] < 0.05).sum()), "n_q05_raw": int((result["Q_RAW"] < 0.05).sum()),
             "n_q05_conditional": int((result["Q_COND"] < 0.05).sum())}
+
+
+def _warn_genes_beyond_band(panel, gene_df, genes: np.ndarray, rows_of: list[np.ndarray], li: np.ndarray) -> None:
+    """One warning naming the genes whose SNPs span more than a banded LD's W (their far pairs get r = 0)."""
+    width = getattr(panel, "width", None)
+    if width is None:
+        return
+    wide = [str(gene_df["gene"].iloc[g]) for g in genes if rows_of[g].size and int(np.ptp(li[rows_of[g]])) > width]
+    if wide:
+        log.warning("gene-test: %d gene(s) span more than the %d SNPs of %s's LD band; LD further apart is taken "
+                    "as 0 for them: %s", len(wide), width, panel.source, ", ".join(wide[:10]))
 
 
 def gene_truth_calls(gene_tests: Path, effects: list[Path], truth: Path, genes: Path, q: float = 0.05,
