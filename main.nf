@@ -177,7 +177,14 @@ workflow {
     }
 
     if( runs(params.workflow, 'eqtl') ) {
-        def config = params.eqtl_config ?: "${projectDir}/src/varflow/data/eqtl/default.yaml"
-        EQTL(ch_cohort, ch_eqtl_extra, file(config, checkIfExists: true))
+        // one config, or several separated by commas: one per cell type, each named by its file's base name
+        def configs = (params.eqtl_config ?: "${projectDir}/src/varflow/data/eqtl/default.yaml").toString()
+            .tokenize(',').collect { path -> file(path.trim(), checkIfExists: true) }
+        def cell_types = configs.collect { config -> config.baseName }
+        if( cell_types.unique(false).size() != configs.size() ) {
+            error "--eqtl_config: each cell type's config needs its own file name, got ${cell_types.join(', ')}"
+        }
+        EQTL(ch_cohort, ch_eqtl_extra,
+             channel.fromList(configs.collect { config -> [configs.size() > 1 ? config.baseName : null, config] }))
     }
 }

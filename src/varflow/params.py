@@ -179,16 +179,21 @@ def eqtl_config_cohort_keys(config: Path | None) -> list[str]:
         raise VarflowError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):
         return []  # load_config reports the bad document
-    specs = [*(doc.get("sources") or []), doc.get("allele_freq")]
-    return [str(s["cohort"]) for s in specs if isinstance(s, dict) and "cohort" in s]
+    specs = [*(doc.get("sources") or []), doc.get("allele_freq"), doc.get("finemap")]
+    # 'regulatory_bed.hepatocyte' reads one entry of the group 'regulatory_bed'
+    return [str(s["cohort"]).partition(".")[0] for s in specs if isinstance(s, dict) and "cohort" in s]
 
 
-def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Path | None = None) -> None:
+def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Any = None) -> None:
     """Every file ``workflow`` needs is named in the manifest and exists (the VCF with its index).
 
-    For eqtl also the manifest keys its config names (``cohort:`` sources), and the config itself is
-    parsed and resolved (load_config), so a bad config fails here rather than after featurizing.
+    For eqtl also the manifest keys its config(s) name (``cohort:`` sources; ``eqtl_config`` one path, a
+    list or a comma-separated string, see ``eqtl.config.config_paths``), and each config is parsed and
+    resolved (load_config), so a bad config fails here rather than after featurizing.
     """
+    from varflow.eqtl.config import config_paths
+
+    eqtl_configs = config_paths(eqtl_config)
     manifest = cohort.root / MANIFEST_NAME
     for key in REQUIRED_COHORT_INFO.get(workflow, ()):
         if not cohort.info.get(key):
@@ -198,7 +203,8 @@ def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Path | None = No
     present = [k for k in alternatives if cohort.files.get(k) not in (None, "", {})]
     keys += present
     if workflow == "eqtl":
-        keys += [k for k in eqtl_config_cohort_keys(eqtl_config) if k not in keys]
+        for config in eqtl_configs:
+            keys += [k for k in eqtl_config_cohort_keys(config) if k not in keys]
     for key in keys:
         for label, path in _manifest_entries(cohort, key, workflow).items():
             if not path.exists() and not (key == "ld_panel" and path.with_name(path.name + ".bed").exists()):
@@ -213,7 +219,8 @@ def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Path | None = No
     if workflow == "eqtl":
         from varflow.eqtl.config import load_config
 
-        load_config(eqtl_config, cohort=cohort)
+        for config in eqtl_configs:
+            load_config(config, cohort=cohort)
 
 
 @dataclass
@@ -250,7 +257,7 @@ def resolve_params_run(workflow: str, path: Path, *, outdir: Path | None = None,
         raise VarflowError(f"{path}: no 'outdir' in the params file and no --outdir given")
     cohort = Cohort.load(given["cohort"])
     wf_params = {k: merged[k] for k in WORKFLOW_PARAMS[workflow] if k in given}
-    check_cohort(cohort, workflow, eqtl_config=Path(given["eqtl_config"]) if "eqtl_config" in given else None)
+    check_cohort(cohort, workflow, eqtl_config=given.get("eqtl_config"))
     if device is None:
         device = ("cuda" if given["use_gpu"] else "cpu") if "use_gpu" in given else "auto"
     ignored = sorted(set(given) & nextflow_only_params(schema))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from varflow.cli.main import app
 from varflow.eqtl.evaluate import average_precision
 from varflow.eqtl.pipeline import run_from_cohort
+from varflow.errors import VarflowError
 from varflow.pipelines import run_workflow
 
 
@@ -126,3 +128,68 @@ def test_s2e_variant_scores_are_a_source_through_config_alone(tiny_cohort, tmp_p
     contract = json.loads((tmp_path / "out" / "features" / "contract.json").read_text())
     assert contract["categories"]["s2e__s2e_delta"] == "deep_learning"
     assert figures["n_predictions"] == len(feats)
+
+
+CELL_TYPES = Path(__file__).resolve().parents[2] / "src" / "varflow" / "data" / "eqtl" / "cell_types"
+
+
+def _cell_type_config(path, cell_type: str, extra: dict | None = None):
+    """The packaged hepatocyte config made to read ``cell_type``'s regulatory BED (one group entry)."""
+    doc = yaml.safe_load((CELL_TYPES / "hepatocyte.yaml").read_text())
+    doc["name"] = f"{cell_type}_eqtl"
+    doc["sources"][0]["cohort"] = f"regulatory_bed.{cell_type}"
+    doc.update(extra or {})
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_two_cell_types_in_one_run(run, tiny_cohort, tmp_path):
+    """Two configs (one per cell type) in one varflow run: each runs on its own into its folder, the
+    cell-type feature is that cell type's BED alone, and the comparison and the report show both."""
+    from varflow.report import sections
+
+    out, _ = run
+    configs = [CELL_TYPES / f"{c}.yaml" for c in ("hepatocyte", "monocyte")]  # the packaged examples
+    figures = run_workflow("eqtl", tmp_path / "results" / "eqtl", cohort=tiny_cohort.root, quick=True,
+                           sizes={"eqtl_config": ",".join(map(str, configs))})
+    assert figures["cell_types"] == ["hepatocyte", "monocyte"]
+    default_features = pd.read_parquet(out / "features" / "features.parquet")
+    compared = json.loads((tmp_path / "results" / "eqtl" / "cell_types.json").read_text())
+    for row, cell_type in zip(compared["rows"], ("hepatocyte", "monocyte")):
+        root = tmp_path / "results" / "eqtl" / cell_type
+        feats = pd.read_parquet(root / "features" / "features.parquet")
+        assert "reg" in feats and not any(c.startswith("reg__") for c in feats)
+        # the same overlap the packaged config computes for that cell type among its three
+        assert feats["reg"].to_numpy().tolist() == default_features[f"reg__{cell_type}"].to_numpy().tolist()
+        metrics = json.loads((root / "evaluate" / "metrics.json").read_text())
+        assert row["cell_type"] == cell_type
+        assert row["auprc_weighted"] == metrics["pooled"]["weighted"]["auprc"]
+        assert figures["by_cell_type"][cell_type]["config_name"] == cell_type
+    html = sections.eqtl(tmp_path / "results")
+    assert "Cell types compared" in html and "Cell type hepatocyte" in html and "Cell type monocyte" in html
+    # two configs with one file name cannot both be a cell type
+    other = tmp_path / "other"
+    other.mkdir()
+    clash = _cell_type_config(other / "hepatocyte.yaml", "monocyte")
+    with pytest.raises(VarflowError, match="share a file name"):
+        run_from_cohort(tiny_cohort, tmp_path / "clash", quick=True, params={"eqtl_config": [configs[0], clash]})
+
+
+def test_a_cell_type_config_brings_its_own_finemap(tiny_cohort, tmp_path):
+    """A config's 'finemap' (its cell type's fine-mapping) is what labels read, before the cohort's;
+    an entry the cohort group lacks is refused in one line."""
+    fm = pd.read_parquet(tiny_cohort.path("finemap"))
+    keep = sorted(fm["gene_id"].unique())[::2]
+    fm[fm["gene_id"].isin(keep)].to_parquet(tmp_path / "mine.finemap.parquet")
+    cfg = _cell_type_config(tmp_path / "hepatocyte.yaml", "hepatocyte", {"finemap": {"path": "mine.finemap.parquet"}})
+    runner = CliRunner()
+    res = runner.invoke(app, ["eqtl", "labels", "--cohort", str(tiny_cohort.root), "--config", str(cfg),
+                              "--outdir", str(tmp_path / "lab")])
+    assert res.exit_code == 0, res.output
+    labels = pd.read_parquet(tmp_path / "lab" / "labels.parquet")
+    assert set(labels["gene_id"]) <= set(keep) and len(labels) > 0
+    bad = _cell_type_config(tmp_path / "bad.yaml", "kidney")
+    res = runner.invoke(app, ["eqtl", "featurize", "--cohort", str(tiny_cohort.root), "--config", str(bad),
+                              "--outdir", str(tmp_path / "x")])
+    assert res.exit_code == 1 and "'regulatory_bed' has no entry 'kidney'" in res.output
+    assert len(res.output.strip().splitlines()) == 1

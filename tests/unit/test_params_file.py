@@ -108,9 +108,16 @@ def test_validate_params_exists_and_defaults(tmp_path):
     (tmp_path / "f.txt").write_text("x")
     with pytest.raises(VarflowError, match=r"param 'shrink_model': .*f.txt is not a folder"):
         P.validate_params({"shrink_model": str(tmp_path / "f.txt")}, "my.yaml")
+    # eqtl_config may list several files (one per cell type): each is checked when the config is loaded
     (tmp_path / "cfg.yaml").mkdir()
-    with pytest.raises(VarflowError, match=r"param 'eqtl_config': .*cfg.yaml is not a file"):
-        P.validate_params({"eqtl_config": str(tmp_path / "cfg.yaml")}, "my.yaml")
+    P.validate_params({"eqtl_config": f"{tmp_path / 'cfg.yaml'},{tmp_path / 'other.yml'}"}, "my.yaml")
+    from varflow.eqtl.config import config_paths, load_config
+    paths = config_paths(f"{tmp_path / 'cfg.yaml'}, {tmp_path / 'other.yml'}")
+    assert paths == [tmp_path / "cfg.yaml", tmp_path / "other.yml"]
+    with pytest.raises(VarflowError, match=r"cfg.yaml: the eqtl config is not a file"):
+        load_config(paths[0])
+    with pytest.raises(VarflowError, match=r"other.yml: config file not found"):
+        load_config(paths[1])
     merged = P.validate_params({"seed": 5}, "my.yaml")
     defaults = {k: v["default"] for k, v in P.schema_properties(P.load_schema()).items() if "default" in v}
     assert merged == {**defaults, "seed": 5} and merged["s2e_window"] == 40000

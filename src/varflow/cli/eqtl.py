@@ -44,7 +44,7 @@ def _config(config: Optional[Path], cohort: Optional[Path], resolve_files: bool 
 def featurize(
     finemap: Optional[Path] = typer.Option(None, "--finemap",
                                            help="Fine-mapping table (variant_id, gene_id, pip, cs[, maf]); "
-                                                "default: the cohort's 'finemap'."),
+                                                "default: the config's 'finemap', else the cohort's."),
     genes: Optional[Path] = typer.Option(None, "--genes",
                                          help="Gene table (gene_id, chrom, tss 0-based); default: the cohort's 'genes'."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes features.parquet and contract.json."),
@@ -61,19 +61,19 @@ def featurize(
     """Features for every variant-gene pair plus the feature contract."""
     from varflow.eqtl.steps import featurize_step
 
-    finemap = _cohort_file(finemap, cohort, "finemap", "--finemap")
+    cfg = _config(config, cohort, extra_scores=extra_scores)
+    finemap = finemap or cfg.finemap or _cohort_file(None, cohort, "finemap", "--finemap")
     genes = _cohort_file(genes, cohort, "genes", "--genes")
     prov = provenance("eqtl featurize", {"finemap": finemap, "genes": genes, "config": config, "contract": contract,
                                          "extra_scores": extra_scores})
-    res = featurize_step(finemap, genes, _config(config, cohort, extra_scores=extra_scores), outdir,
-                         contract=contract, provenance=prov)
+    res = featurize_step(finemap, genes, cfg, outdir, contract=contract, provenance=prov)
     typer.echo(json.dumps(res))
 
 
 @app.command()
 @handles_errors
 def labels(
-    finemap: Optional[Path] = typer.Option(None, "--finemap", help="Fine-mapping table; default: the cohort's."),
+    finemap: Optional[Path] = typer.Option(None, "--finemap", help="Fine-mapping table; default: the config's 'finemap', else the cohort's."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes labels.parquet and folds.txt."),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     cohort: Optional[Path] = typer.Option(None, "--cohort", help="Cohort folder naming 'finemap'."),
@@ -82,9 +82,9 @@ def labels(
     """Train/test positives from PIPs and type-matched negatives with balanced weights."""
     from varflow.eqtl.steps import labels_step
 
-    finemap = _cohort_file(finemap, cohort, "finemap", "--finemap")
+    cfg = _config(config, cohort, resolve_files=False)  # labels need only the label rules and the finemap
+    finemap = finemap or cfg.finemap or _cohort_file(None, cohort, "finemap", "--finemap")
     prov = provenance("eqtl labels", {"finemap": finemap, "config": config}, seed)
-    cfg = _config(config, None, resolve_files=False)  # labels need only the label rules
     typer.echo(json.dumps(labels_step(finemap, cfg, outdir, seed=seed, provenance=prov)))
 
 

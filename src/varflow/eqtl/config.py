@@ -1,9 +1,11 @@
 """The eqtl YAML config: annotation sources, feature categories and weights, labels, CatBoost recipe.
 
-A new cell type or tissue needs only a new YAML file. Example (see ``varflow/data/eqtl/default.yaml``)::
+A new cell type or tissue needs only a new YAML file; several configs run side by side, one per cell
+type. Example (see ``varflow/data/eqtl/default.yaml``)::
 
     name: my_celltype
     seed: 9448
+    finemap: {path: my_celltype.susie.tsv}   # optional: this cell type's fine-mapping (default: the cohort's)
     sources:
       - {name: atac, type: bed, path: atac_peaks.bed, category: regulatory, window: 0, value: binary}
       - {name: dl, type: variant_scores, path: dl.parquet, columns: "dl_*", category: deep_learning, abs: true}
@@ -14,8 +16,8 @@ A new cell type or tissue needs only a new YAML file. Example (see ``varflow/dat
 
 A source names its file either by ``path`` (relative to the YAML file's real location, or absolute) or by
 ``cohort`` (a key of a cohort manifest; a keyed group such as ``regulatory_bed`` expands to one feature
-per entry). Built-in feature categories (``distance``, ``variant_type``, ``allele_freq``) always exist
-with weight 1 unless the config sets them.
+per entry, ``regulatory_bed.hepatocyte`` names one entry). Built-in feature categories (``distance``,
+``variant_type``, ``allele_freq``) always exist with weight 1 unless the config sets them.
 
 Extra score files (``--extra-scores`` of ``varflow eqtl featurize``, ``eqtl_extra_scores`` of the
 in-process pipeline, the s2e variant-effect table in ``run all``) are appended to any config as
@@ -89,6 +91,7 @@ class EqtlConfig:
     labels: dict[str, Any]
     catboost: dict[str, Any]
     allele_freq: Path | None = None
+    finemap: Path | None = None   # this cell type's fine-mapping table; None: the run's (the cohort's 'finemap')
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     search: SearchConfig = field(default_factory=lambda: SearchConfig())
@@ -111,11 +114,19 @@ def _resolve_files(where: str, spec: dict[str, Any], base: Path, cohort: Any | N
     else:
         if cohort is None:
             raise _err(where, f"names cohort key {spec['cohort']!r} but no cohort folder was given")
-        key = spec["cohort"]
-        entry = cohort.files.get(key)
+        key = str(spec["cohort"])
+        group, _, member = key.partition(".")  # 'regulatory_bed.hepatocyte': one entry of a keyed group
+        entry = cohort.files.get(group)
         if entry is None:
-            raise _err(where, f"cohort key {key!r} is not in {cohort.root}/cohort.yaml")
-        files = cohort.group(key) if isinstance(entry, dict) else {"": cohort.path(key)}
+            raise _err(where, f"cohort key {group!r} is not in {cohort.root}/cohort.yaml")
+        if member:
+            members = cohort.group(group) if isinstance(entry, dict) else {}
+            if member not in members:
+                raise _err(where, f"cohort key {key!r}: {group!r} has no entry {member!r} "
+                                  f"(entries: {', '.join(members) or 'none, it names one file'})")
+            files = {"": members[member]}
+        else:
+            files = cohort.group(group) if isinstance(entry, dict) else {"": cohort.path(group)}
     for path in files.values():
         if not path.exists():
             raise _err(where, f"file not found: {path}")
@@ -162,7 +173,8 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
     base = path.resolve().parent if path is not None else Path.cwd()
     if not isinstance(doc, dict):
         raise _err(where, "the config must be a YAML mapping")
-    unknown = set(doc) - {"name", "seed", "sources", "categories", "labels", "catboost", "allele_freq", "search"}
+    unknown = set(doc) - {"name", "seed", "sources", "categories", "labels", "catboost", "allele_freq", "search",
+                          "finemap"}
     if unknown:
         raise _err(where, f"unknown top-level key(s) {', '.join(sorted(unknown))}")
     categories = {c: 1.0 for c in BUILTIN_CATEGORIES}
@@ -190,13 +202,17 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
     for banned in ("feature_weights", "random_seed", "task_type"):
         if banned in (doc.get("catboost") or {}):
             raise _err(where, f"catboost.{banned}: set through 'categories', 'seed' and --device instead")
+    name = str(doc.get("name", "eqtl"))
     seed = doc.get("seed", DEFAULT_SEED)
     if not isinstance(seed, int):
         raise _err(where, f"seed must be an integer, got {seed!r}")
     allele_freq = None
     if doc.get("allele_freq") is not None and resolve_files:
         allele_freq = _resolve_files(f"{where}: allele_freq", doc["allele_freq"], base, cohort)[""]
-    return EqtlConfig(name=str(doc.get("name", "eqtl")), seed=seed, sources=sources,
+    # the cell type's own fine-mapping (labels come from it); always resolved: the labels step needs it
+    finemap = _resolve_files(f"{where}: finemap", doc["finemap"], base, cohort)[""] \
+        if doc.get("finemap") is not None else None
+    return EqtlConfig(name=name, seed=seed, finemap=finemap, sources=sources,
                       category_weights=categories, labels=labels, catboost=catboost,
                       allele_freq=allele_freq, path=path, raw=doc,
                       search=parse_search(f"{where}: search", doc.get("search")))
@@ -254,6 +270,8 @@ def load_config(path: Path | str | None = None, *, cohort: Any | None = None,
     path = Path(path)
     if not path.exists():
         raise VarflowError(f"{path}: config file not found")
+    if not path.is_file():
+        raise VarflowError(f"{path}: the eqtl config is not a file")
     try:
         with open(path) as handle:
             doc = yaml.safe_load(handle) or {}
@@ -261,6 +279,17 @@ def load_config(path: Path | str | None = None, *, cohort: Any | None = None,
         raise VarflowError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return parse_config(with_extra_scores(doc, extra_scores), path=path, cohort=cohort,
                         resolve_files=resolve_files)
+
+
+def config_paths(value: Any) -> list[Path | None]:
+    """The eqtl config file(s) a param names: unset -> ``[None]`` (the packaged default); one path; a list of
+    paths; or a comma-separated string of them (the form a Nextflow ``--eqtl_config a.yaml,b.yaml`` takes).
+    Several configs are several cell types, each run on its own (``varflow.eqtl.pipeline``)."""
+    if value is None or value == "" or value == []:
+        return [None]
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    paths = [Path(str(item).strip()) for item in items if str(item).strip()]
+    return paths or [None]
 
 
 def default_config_path() -> Path:

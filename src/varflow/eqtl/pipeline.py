@@ -6,6 +6,7 @@ Calls the same step functions as ``varflow eqtl <step>``; used by ``varflow run 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import replace
@@ -17,8 +18,9 @@ import pandas as pd
 
 from varflow.device import resolve_device
 from varflow.eqtl import steps
-from varflow.eqtl.config import EqtlConfig, load_config
+from varflow.eqtl.config import EqtlConfig, config_paths, load_config
 from varflow.errors import VarflowError
+from varflow.io.atomic import atomic_path
 from varflow.io.cohort import Cohort
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table
@@ -105,8 +107,10 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     """All eqtl steps on a cohort folder (finemap, genes and the files its config names through
     ``cohort:``); adds the top-1% truth enrichment when the cohort has ``causal_variants``.
 
-    ``params`` may set ``eqtl_config`` (a YAML config path; unset: the packaged default for simulated
-    cohorts) and ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
+    ``params`` may set ``eqtl_config``: a YAML config path (unset: the packaged default for simulated
+    cohorts), or several (a list or a comma-separated string): one config per cell type, each run on
+    its own into ``outdir/<config file base name>/`` and compared in ``outdir/cell_types.json``
+    (``compare_cell_types``); and ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
     ``{name:, path:}``) added as deep-learning sources, e.g. the s2e variant effects in ``run all``.
     """
     params = dict(params or {})
@@ -114,10 +118,49 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     unknown = set(params) - known
     if unknown:
         raise VarflowError(f"eqtl: unknown param(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
-    config = load_config(params.get("eqtl_config"), cohort=cohort, extra_scores=params.get("eqtl_extra_scores"))
-    figures = run_steps(cohort.path("finemap"), cohort.path("genes"), config, outdir, device=device,
+    # every config is read and resolved before the first step runs
+    configs = [load_config(path, cohort=cohort, extra_scores=params.get("eqtl_extra_scores"))
+               for path in config_paths(params.get("eqtl_config"))]
+    if len(configs) == 1:
+        return _run_one(cohort, configs[0], Path(outdir), seed=seed, device=device, quick=quick)
+    # the cell type is the config file's base name, as under Nextflow (meta.cell_type)
+    names = [c.path.stem for c in configs]
+    if len(set(names)) != len(names):
+        raise VarflowError(f"eqtl: several configs share a file name ({', '.join(names)}); each cell type's "
+                           "config needs its own (its base name names the cell type and its folder)")
+    by_type = {name: _run_one(cohort, c, Path(outdir) / name, seed=seed, device=device, quick=quick)
+               for name, c in zip(names, configs)}
+    comparison = compare_cell_types(by_type)
+    with atomic_path(Path(outdir) / CELL_TYPES_NAME, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(comparison, indent=2, default=str))
+    return {"cell_types": names, "comparison": comparison["rows"], "by_cell_type": by_type}
+
+
+CELL_TYPES_NAME = "cell_types.json"
+#: the per-cell-type figures compared side by side (run_steps' headline figures)
+COMPARED_FIGURES = ("train_positives", "test_positives", "auprc_unweighted", "auprc_weighted", "auprc_searched",
+                    "auroc_weighted", "auprc_distance_only")
+
+
+def compare_cell_types(by_type: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One row per cell type (config) of its headline figures (``COMPARED_FIGURES``, the top-1% truth
+    enrichment when known) and which cell type's model ranks best by each AUPRC."""
+    rows = []
+    for name, fig in by_type.items():
+        row = {"cell_type": name, **{k: fig.get(k) for k in COMPARED_FIGURES}}
+        if "top1pct" in fig:
+            row["top1pct_enrichment"] = fig["top1pct"]["enrichment"]
+        rows.append(row)
+    best = {k: max(rows, key=lambda r: r[k])["cell_type"] for k in ("auprc_unweighted", "auprc_weighted",
+                                                                   "auprc_searched")}
+    return {"rows": rows, "best_by": best}
+
+
+def _run_one(cohort: Cohort, config: EqtlConfig, outdir: Path, *, seed: int, device: str, quick: bool) -> dict:
+    figures = run_steps(config.finemap or cohort.path("finemap"), cohort.path("genes"), config, outdir, device=device,
                         quick=quick, seed=seed)
     pred = figures.pop("_pred")
+    figures["config_name"] = config.name
     if "causal_variants" in cohort.files:
         truth = read_table(cohort.path("causal_variants"), "causal_variants")
         figures["top1pct"] = top_enrichment(pred, truth, 0.01)

@@ -189,9 +189,26 @@ def _weight_comparison(path: Path) -> str:
 
 
 def eqtl(results: Path) -> str:
+    """The eqtl run, or with several cell types (``cell_types.json``) their comparison, then each one."""
     root = results / "eqtl"
     if not root.is_dir():
         return note("The eqtl workflow did not run.")
+    compared = root / "cell_types.json"
+    if not compared.exists():
+        return _eqtl_run(root)
+    doc = _json(compared)
+    best = ", ".join(f"{k.removeprefix('auprc_')}: {v}" for k, v in doc["best_by"].items())
+    body = ["<h3>Cell types compared</h3><p>One config per cell type, each trained and evaluated on its own "
+            f"(leave-one-chromosome-out, pooled); highest AUPRC by weighting: {html.escape(best)}.</p>"
+            + table(pd.DataFrame(doc["rows"]))]
+    for row in doc["rows"]:
+        name = str(row["cell_type"])
+        body.append(f"<h3>Cell type {html.escape(name)}</h3>" + _eqtl_run(root / name))
+    return "".join(body)
+
+
+def _eqtl_run(root: Path) -> str:
+    """One eqtl run's tables and plots (``root`` its folder)."""
     body = []
     metrics = root / "evaluate" / "metrics.json"
     if metrics.exists():
