@@ -127,6 +127,13 @@ class LDPanel:
                        pick(self.a2), self.source)
 
 
+def check_unique_snps(snp: np.ndarray, where: str) -> None:
+    """An LD SNP list (J,) names each SNP once (dense and banded LD alike)."""
+    dup = pd.Series(snp).duplicated().to_numpy()
+    if dup.any():
+        raise VarflowError(f"{where}: duplicate SNP ID {snp[_first_bad(dup)]!r} in the LD SNP list")
+
+
 BAND_LAYOUT = "band"  # the ``ld_layout`` marker of a banded LD NPZ (written by ``varflow shrink ld-panel``)
 
 
@@ -184,9 +191,7 @@ def validate_band(panel: BandedLD, tol: float = 1e-3) -> BandedLD:
     if n >= R2_CHECK_MIN_SNPS and w >= 1 and bottom >= 0 and n_pos >= n:
         raise VarflowError(f"{where}: LD band of {n} SNPs has no negative value: it looks like r^2; shrink needs "
                            "signed r")
-    dup = pd.Series(panel.snp).duplicated().to_numpy()
-    if dup.any():
-        raise VarflowError(f"{where}: duplicate SNP ID {panel.snp[_first_bad(dup)]!r} in the LD SNP list")
+    check_unique_snps(panel.snp, where)
     return panel
 
 
@@ -332,9 +337,7 @@ def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
     if r.shape[0] >= R2_CHECK_MIN_SNPS and bottom >= 0 and np.count_nonzero(r > 1e-6) - r.shape[0] >= r.shape[0]:
         raise VarflowError(f"{where}: LD matrix of {r.shape[0]} SNPs has no negative value: it looks like r^2; "
                            "shrink needs signed r (PLINK: --r square, not --r2)")
-    dup = pd.Series(panel.snp).duplicated().to_numpy()
-    if dup.any():
-        raise VarflowError(f"{where}: duplicate SNP ID {panel.snp[_first_bad(dup)]!r} in the LD SNP list")
+    check_unique_snps(panel.snp, where)
     return panel
 
 
