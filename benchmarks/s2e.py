@@ -355,7 +355,7 @@ def main() -> None:
 def gpu_training(store: HaplotypeStore, args, rng, encoding: str) -> dict:
     """Published-size personal model, 40 kb, bf16 AMP, batch 32 (8 genes x 4 individuals), workers,
     items in ``encoding`` (codes: the one-hot is built on the GPU inside the model)."""
-    from varflow.s2e.models import ModelConfig, PersonalModel
+    from varflow.s2e.models import ModelConfig, PersonalModel, paired
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     model = PersonalModel(ModelConfig(window=store.window)).cuda()
@@ -377,8 +377,8 @@ def gpu_training(store: HaplotypeStore, args, rng, encoding: str) -> dict:
         b = next(it)
         t1 = time.perf_counter()
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            m, d = model(b["ref"].cuda(non_blocking=True), b["ref_index"].cuda(), b["hap1"].cuda(non_blocking=True),
-                         b["hap2"].cuda(non_blocking=True))
+            m, d = model(b["ref"].cuda(non_blocking=True), b["ref_index"].cuda(),
+                         *paired(b["hap1"].cuda(non_blocking=True), b["hap2"].cuda(non_blocking=True)))
             loss = (m.float() ** 2).mean() + (d.float() ** 2).mean()
         opt.zero_grad()
         loss.backward()
@@ -392,7 +392,7 @@ def gpu_training(store: HaplotypeStore, args, rng, encoding: str) -> dict:
     total = wait + step
     # the GPU alone: the same step on one resident batch
     b = dataset.__getitems__(batches[0])
-    args_gpu = [b["ref"].cuda(), b["ref_index"].cuda(), b["hap1"].cuda(), b["hap2"].cuda()]
+    args_gpu = [b["ref"].cuda(), b["ref_index"].cuda(), *paired(b["hap1"].cuda(), b["hap2"].cuda())]
     torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(10):

@@ -14,7 +14,7 @@ import torch
 from varflow.s2e.enet import fit_predict_gene
 from varflow.s2e.haplotypes import onehot
 from varflow.s2e.metrics import per_gene_pearson
-from varflow.s2e.models import ModelConfig, PersonalModel, ReferenceModel
+from varflow.s2e.models import ModelConfig, PersonalModel, ReferenceModel, paired
 from varflow.s2e.store import HaplotypeStore, prepare_chromosome
 from varflow.s2e.toydata import write_toy_data
 from varflow.s2e.variant_effects import gene_effects
@@ -76,8 +76,8 @@ def test_ism_of_an_snv_equals_a_direct_base_substitution(small_store):
             mutated[v["window_index"]] = onehot(np.frombuffer(alt.encode(), np.uint8))[0]
             r, m_ = torch.from_numpy(ref)[None], torch.from_numpy(mutated)[None]
             with torch.no_grad():
-                _, d_alt = model(r, torch.zeros(1, dtype=torch.long), m_, m_)
-                _, d_ref = model(r, torch.zeros(1, dtype=torch.long), r, r)
+                _, d_alt = model(r, torch.zeros(1, dtype=torch.long), *paired(m_, m_))
+                _, d_ref = model(r, torch.zeros(1, dtype=torch.long), *paired(r, r))
             assert table.loc[j, "s2e_ism"] == pytest.approx(float(d_alt - d_ref), rel=1e-4, abs=1e-6)
             # gradient x input at an SNV is the track value at its window index
             assert table.loc[j, "s2e_gxi"] == pytest.approx(float(track[v["window_index"]]), rel=1e-5, abs=1e-7)

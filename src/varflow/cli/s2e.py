@@ -57,13 +57,16 @@ def train_cmd(
     individual_splits: Optional[Path] = typer.Option(None, "--individual-splits", help="Table with columns sample, split (train|val|test); default a seeded 80/10/10 split."),
     val_chroms: Optional[str] = typer.Option(None, "--val-chroms", help="Comma-separated validation chromosomes (gene split)."),
     test_chroms: Optional[str] = typer.Option(None, "--test-chroms", help="Comma-separated test chromosomes (gene split)."),
-    conv1_channels: int = typer.Option(900, "--conv1-channels", help="Channels of the first convolution."),
+    arch: str = typer.Option("sagenet", "--arch", help="Trunk: sagenet (the published architecture) | scan (a motif scanner for small cohorts and CPUs; docs/s2e.md)."),
+    conv1_channels: Optional[int] = typer.Option(None, "--conv1-channels", help="Channels of the first convolution (scan: filters); default 900 (sagenet) or 32 (scan)."),
+    motif_width: int = typer.Option(15, "--motif-width", help="scan: filter width in bp."),
     channels: int = typer.Option(256, "--channels", help="Trunk channels (embedding size)."),
     n_res: int = typer.Option(4, "--n-res", help="Residual blocks."),
     pool: int = typer.Option(10, "--pool", help="Average-pool width after the second conv and each block."),
     hidden: int = typer.Option(256, "--hidden", help="Width of the dense layers."),
     tiny: bool = typer.Option(False, "--tiny", help="Tiny widths (16 channels, 2 blocks, pool 4) for CPU smoke runs; overrides the width options."),
     batch_size: int = typer.Option(32, "--batch-size", help="Items per batch."),
+    genes_per_step: int = typer.Option(0, "--genes-per-step", help="> 0: each personal step takes this many genes with all training individuals, each gene's distinct haplotypes once; 0: batches of --batch-size items."),
     ref_epochs: int = typer.Option(10, "--ref-epochs", help="Epochs of the reference model."),
     epochs: int = typer.Option(10, "--epochs", help="Epochs of the personal model."),
     lr: float = typer.Option(5e-4, "--lr", help="Adam learning rate (CyclicLR between lr/2 and 2 lr)."),
@@ -83,9 +86,17 @@ def train_cmd(
     from varflow.s2e.steps import train
     from varflow.s2e.train import TrainConfig
 
-    model = ModelConfig.tiny(0) if tiny else ModelConfig(window=0, conv1_channels=conv1_channels,
-                                                          channels=channels, n_res=n_res, pool=pool, hidden=hidden)
-    cfg = TrainConfig(model=model, batch_size=batch_size, ref_epochs=ref_epochs, epochs=epochs, lr=lr,
+    if arch == "scan":
+        model = ModelConfig.scan(0)
+        model.motif_width = motif_width
+        model.conv1_channels = conv1_channels or model.conv1_channels
+    elif tiny:
+        model = ModelConfig.tiny(0)
+    else:
+        model = ModelConfig(window=0, conv1_channels=conv1_channels or ModelConfig.conv1_channels, channels=channels,
+                            n_res=n_res, pool=pool, hidden=hidden, arch=arch)
+    cfg = TrainConfig(model=model, batch_size=batch_size, genes_per_step=genes_per_step, ref_epochs=ref_epochs,
+                      epochs=epochs, lr=lr,
                       weight_decay=weight_decay, max_batches_per_epoch=max_batches_per_epoch,
                       num_workers=num_workers, amp=amp, seed=seed, snvs_only=snvs_only, min_af=min_af, max_af=max_af)
     params = {"store": list(store), "expression": expression, "individual_splits": individual_splits,
@@ -106,6 +117,7 @@ def evaluate_cmd(
     outdir: Path = typer.Option(..., "--outdir", help="Folder for gene_metrics.parquet, predictions.parquet, metrics.json, plots."),
     enet: bool = typer.Option(True, "--enet/--no-enet", help="Also fit the elastic-net dosage baseline."),
     batch_size: int = typer.Option(32, "--batch-size", help="Items per batch."),
+    genes_per_step: int = typer.Option(0, "--genes-per-step", help="> 0: each personal step takes this many genes with all training individuals, each gene's distinct haplotypes once; 0: batches of --batch-size items."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
 ) -> None:
     """Per-gene Pearson on held-out individuals, across-gene Pearson of means, elastic-net baseline."""

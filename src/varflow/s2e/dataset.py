@@ -211,6 +211,72 @@ class PersonalDataset(torch.utils.data.Dataset):
                 "gene": torch.from_numpy(genes.copy()), "sample": torch.from_numpy(samples.copy())}
 
 
+class GeneStepDataset(torch.utils.data.Dataset):
+    """Whole genes with all of ``samples``: a batch of genes holds every (gene, sample) pair of them,
+    each gene's distinct haplotypes once.
+
+    In a cohort most individuals share their haplotypes of a gene with others (the demo cohort: ~24
+    distinct of 400 per 8 kb window), so a step over all training individuals of a few genes costs
+    the trunk passes of their distinct haplotypes only, and the loss sees every individual of each
+    gene, not a sample of 4 (``TrainConfig.genes_per_step``). ``genes``: (G,) store gene indices;
+    ``samples``: (N,) store sample indices.
+    """
+
+    def __init__(self, store: HaplotypeStore, genes: np.ndarray, samples: np.ndarray, labels: Labels | None = None,
+                 encoding: str = DEFAULT_ENCODING):
+        self.store = store
+        self.genes = np.asarray(genes, dtype=np.int64)
+        self.samples = np.asarray(samples, dtype=np.int64)
+        self.labels = labels
+        self.encoding = ENCODINGS[encoding]
+        self.columns = np.stack((2 * self.samples, 2 * self.samples + 1), axis=1).reshape(-1)  # (2N,)
+
+    def __len__(self) -> int:
+        return self.genes.shape[0]
+
+    def distinct_haplotypes(self, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Gene ``g``'s distinct alt-allele patterns over the samples' haplotypes, (H, M_g) bool, and
+        each haplotype's row, (N, 2) int64 (sample order, haplotypes 1 and 2)."""
+        alleles = self.store.haplotype_alleles(g, self.columns).T  # (2N, M_g)
+        if alleles.shape[1] == 0:
+            return np.zeros((1, 0), dtype=bool), np.zeros((self.samples.shape[0], 2), dtype=np.int64)
+        patterns, rows = np.unique(alleles, axis=0, return_inverse=True)
+        return patterns, rows.reshape(-1, 2).astype(np.int64)
+
+    def _targets(self, genes: np.ndarray, samples: np.ndarray) -> dict[str, torch.Tensor]:
+        """``mean`` and ``dev`` labels of items (NaN without labels), (B,) float32 each."""
+        if self.labels is None:
+            nan = torch.full((genes.shape[0],), float("nan"))
+            return {"mean": nan, "dev": nan.clone()}
+        return {"mean": torch.from_numpy(np.asarray(self.labels.mean[genes], np.float32)),
+                "dev": torch.from_numpy(np.asarray(self.labels.dev[genes, samples], np.float32))}
+
+    def __getitems__(self, ks: list[int]) -> dict[str, torch.Tensor]:
+        """``ref`` (G_b, L, *channels), ``ref_index`` (B,), ``haps`` (H, L, *channels), ``hap_index``
+        (B, 2), ``mean``/``dev`` (B,) float32, ``gene``/``sample`` (B,) int64, B = G_b x N items."""
+        genes = self.genes[np.asarray(ks, dtype=np.int64)]
+        found = [self.distinct_haplotypes(int(g)) for g in genes]
+        n_haps = sum(p.shape[0] for p, _ in found)
+        shape = (self.store.window, *self.encoding.channels)
+        ref = np.empty((genes.shape[0], *shape), self.encoding.dtype)
+        haps = np.empty((n_haps, *shape), self.encoding.dtype)
+        hap_index, row = [], 0
+        for j, (g, (patterns, rows)) in enumerate(zip(genes.tolist(), found)):
+            table = self.encoding.encode(self.store.oriented_buffer(g))
+            apply_copies(table, self.store.window_copies(g, None), ref[j])
+            for h, pattern in enumerate(patterns):
+                apply_copies(table, self.store.window_copies(g, pattern), haps[row + h])
+            hap_index.append(rows + row)
+            row += patterns.shape[0]
+        n = self.samples.shape[0]
+        item_gene = np.repeat(genes, n)
+        item_sample = np.tile(self.samples, genes.shape[0])
+        return {"ref": torch.from_numpy(ref), "ref_index": torch.from_numpy(np.repeat(np.arange(genes.shape[0]), n)),
+                "haps": torch.from_numpy(haps), "hap_index": torch.from_numpy(np.concatenate(hap_index)),
+                **self._targets(item_gene, item_sample),
+                "gene": torch.from_numpy(item_gene), "sample": torch.from_numpy(item_sample)}
+
+
 class ReferenceDataset(torch.utils.data.Dataset):
     """Reference-only windows of genes with their mean expression (the reference model's data).
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from varflow.s2e.dataset import align_expression, apply_variant_options, compute_labels
 from varflow.s2e.enet import fit_predict_gene
-from varflow.s2e.inference import predict_pairs, predict_reference
+from varflow.s2e.inference import predict_grid, predict_reference
 from varflow.s2e.metrics import pearson, per_gene_pearson
 from varflow.s2e.models import ModelConfig, ReferenceModel, model_from_bundle
 from varflow.s2e.store import HaplotypeStore
@@ -60,7 +60,8 @@ def evaluate_model(store: HaplotypeStore, data: TrainingData, bundle: dict, *, d
     genes = np.flatnonzero(data.labels.has_expr)
     test = data.samples["test"]
     pairs = np.stack(np.meshgrid(genes, test, indexing="ij"), axis=-1).reshape(-1, 2)
-    _, pred = predict_pairs(model, store, pairs, device=device, batch_size=batch_size, amp=amp)
+    _, pred = predict_grid(model, store, genes, test, device=device, batch_size=batch_size, amp=amp)
+    pred = pred.reshape(-1)  # genes x test individuals, the order of pairs
     obs = data.labels.dev[pairs[:, 0], pairs[:, 1]]
     preds = pd.DataFrame({"gene": pairs[:, 0], "sample": pairs[:, 1], "observed": obs, "predicted": pred})
     if with_enet:

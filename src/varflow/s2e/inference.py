@@ -1,4 +1,5 @@
-"""Batched prediction with a personal or reference model over (gene, sample) pairs."""
+"""Batched prediction with a personal model over a grid of genes x samples (each gene's distinct
+haplotypes through the trunk once) or with a reference model over genes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import numpy as np
 import torch
 
-from varflow.s2e.dataset import PersonalDataset, ReferenceDataset, identity_collate
+from varflow.s2e.dataset import GeneStepDataset, ReferenceDataset
 from varflow.s2e.models import PersonalModel, ReferenceModel
 from varflow.s2e.store import HaplotypeStore
 
@@ -19,31 +20,30 @@ def autocast(device: str, amp: bool):
     return contextlib.nullcontext()
 
 
-def gene_grouped_batches(pairs: np.ndarray, batch_size: int) -> list[list[int]]:
-    """Indices of ``pairs`` ordered by gene and cut into batches (items of a gene share a batch)."""
-    order = np.argsort(pairs[:, 0], kind="stable")
-    return [order[i:i + batch_size].tolist() for i in range(0, order.shape[0], batch_size)]
-
-
 @torch.no_grad()
-def predict_pairs(model: PersonalModel, store: HaplotypeStore, pairs: np.ndarray, *, device: str = "cpu",
-                  batch_size: int = 32, num_workers: int = 0, amp: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted (mean, deviation) for (K, 2) (gene, sample) pairs, each (K,) float32 in input order."""
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    mean = np.empty(pairs.shape[0], np.float32)
-    dev = np.empty(pairs.shape[0], np.float32)
-    if pairs.shape[0] == 0:
-        return mean, dev
+def predict_grid(model: PersonalModel, store: HaplotypeStore, genes: np.ndarray, samples: np.ndarray, *,
+                 device: str = "cpu", batch_size: int = 32, amp: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted gene means (G,) and deviations (G, N) float32 of every sample in ``samples`` (N,) for
+    every gene in ``genes`` (G,): the model's forward on each (gene, sample) item, with each gene's
+    distinct haplotypes embedded once (in trunk passes of at most ``batch_size`` windows)."""
+    genes, samples = np.asarray(genes, dtype=np.int64), np.asarray(samples, dtype=np.int64)
+    mean = np.empty(genes.shape[0], np.float32)
+    dev = np.empty((genes.shape[0], samples.shape[0]), np.float32)
     model.eval()
-    batches = gene_grouped_batches(pairs, batch_size)
-    loader = torch.utils.data.DataLoader(PersonalDataset(store, pairs), batch_sampler=batches,
-                                         collate_fn=identity_collate, num_workers=num_workers)
-    for idx, batch in zip(batches, loader):
+    dataset = GeneStepDataset(store, genes, samples, None)
+    for j in range(genes.shape[0]):
+        batch = dataset.__getitems__([j])
+        windows = torch.cat((batch["ref"], batch["haps"]))
         with autocast(device, amp):
-            m, d = model(batch["ref"].to(device), batch["ref_index"].to(device),
-                         batch["hap1"].to(device), batch["hap2"].to(device))
-        mean[idx] = m.float().cpu().numpy()
-        dev[idx] = d.float().cpu().numpy()
+            e = torch.cat([model.trunk(windows[lo:lo + batch_size].to(device))
+                           for lo in range(0, windows.shape[0], batch_size)])
+        with torch.autocast(device_type=e.device.type, enabled=False):
+            e = e.float()
+            z_ref = model.shared(e[:1])
+            index = batch["hap_index"].to(device)
+            z_pers = model.shared(0.5 * (e[1:][index[:, 0]] + e[1:][index[:, 1]]))
+            mean[j] = float(model.mean_head(z_ref).squeeze())
+            dev[j] = model.deviation(z_pers, z_ref.expand(z_pers.shape[0], -1)).cpu().numpy()
     return mean, dev
 
 

@@ -1,10 +1,20 @@
-"""The convolutional trunk shared by the reference and the personal model (SAGE-net architecture).
+"""The convolutional trunk shared by the reference and the personal model, in two architectures.
 
-Inputs are channels-last one-hot windows (B, L, 4); the trunk transposes them to (B, 4, L).
-Trunk: Conv1d(4, C1, k=10, 'same') + ReLU; Conv1d(C1, C, k=5) + BatchNorm + ReLU + AvgPool(p);
-``n_res`` x residual [Conv1d(C, C, k=5) + BatchNorm + ReLU] each followed by AvgPool(p); the final
-positions are averaged to one (with the published sizes, L = 40 kb and p = 10, one position is left
-after ceil-mode pooling; smaller windows or fewer blocks leave more and are averaged) -> (B, C).
+``sagenet`` (the default, the published SAGE-net architecture). Inputs are channels-last one-hot
+windows (B, L, 4); the trunk transposes them to (B, 4, L). Trunk: Conv1d(4, C1, k=10, 'same') + ReLU;
+Conv1d(C1, C, k=5) + BatchNorm + ReLU + AvgPool(p); ``n_res`` x residual [Conv1d(C, C, k=5) +
+BatchNorm + ReLU] each followed by AvgPool(p); the final positions are averaged to one (with the
+published sizes, L = 40 kb and p = 10, one position is left after ceil-mode pooling; smaller windows
+or fewer blocks leave more and are averaged) -> (B, C). Shared layer and heads: Linear + ReLU layers.
+
+``scan`` (a motif scanner for small cohorts and CPUs): C1 filters of width ``motif_width``, each
+scanned on both strands (the reverse-complement filter is the forward one reversed and
+complemented, so a site scores the same on either strand), ReLU, averaged over positions -> (B, C1);
+the mean head and the deviation head are linear in that embedding. Without pooling between the
+filters and the average, the embedding of a haplotype is its reference embedding plus 1/L times the
+local changes its variants make (an indel's shift of the sequence beyond it moves the average only
+at the window ends), which the deviation head reads multiplied by L; the model has no normalisation
+layer whose batch statistics differ between training and evaluation.
 """
 
 from __future__ import annotations
@@ -14,7 +24,12 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from varflow.errors import VarflowError
 from varflow.s2e.onehot import as_onehot
+
+
+#: the trunk architectures (module docstring)
+ARCHS = ("sagenet", "scan")
 
 
 @dataclass
@@ -27,10 +42,26 @@ class ModelConfig:
     n_res: int = 4
     pool: int = 10
     hidden: int = 256
+    arch: str = "sagenet"       # "sagenet" | "scan" (module docstring)
+    motif_width: int = 15       # scan filter width (bp); the simulator's motifs are 8-13 bp
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise VarflowError(f"unknown s2e architecture {self.arch!r}; expected one of {', '.join(ARCHS)}")
 
     @classmethod
     def tiny(cls, window: int) -> "ModelConfig":
         return cls(window=window, conv1_channels=16, channels=16, n_res=2, pool=4, hidden=16)
+
+    @classmethod
+    def scan(cls, window: int) -> "ModelConfig":
+        """The motif scanner with 32 filters (the demo's model)."""
+        return cls(window=window, conv1_channels=32, arch="scan")
+
+    @property
+    def embedding(self) -> int:
+        """Width of the trunk's output."""
+        return self.conv1_channels if self.arch == "scan" else self.channels
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,15 +106,48 @@ class Trunk(nn.Module):
             return x.mean(dim=2)
 
 
+class ScanTrunk(nn.Module):
+    """(B, L, 4) one-hot or (B, L) uint8 codes -> (B, C1): per filter, the mean over positions of
+    ReLU(filter . window + bias) summed over both strands.
+
+    Filters are centred over the four bases at each position (a window of N or of uniform
+    composition scores the bias alone); initial bias -2 with weights ~ N(0, 0.5) keeps a random
+    filter active at a minority of positions.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(cfg.conv1_channels, 4, cfg.motif_width) * 0.5)
+        self.bias = nn.Parameter(torch.full((cfg.conv1_channels,), -2.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # float32 throughout, also under autocast: the deviation reads the difference of two sums
+        # over the window, which bf16's ~3 significant digits would not keep
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = as_onehot(x).float().transpose(1, 2)
+            w = self.weight - self.weight.mean(dim=1, keepdim=True)
+            # channels A, C, G, T reversed are the complements T, G, C, A: flipping both axes gives
+            # the filter that reads the reverse strand
+            both = torch.cat((w, w.flip(1, 2)))
+            r = torch.relu(nn.functional.conv1d(x, both, torch.cat((self.bias, self.bias))))
+            return r.mean(dim=2).view(x.shape[0], 2, -1).sum(dim=1)
+
+
+def _parts(cfg: ModelConfig) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """(trunk, shared layer, mean head) of the architecture."""
+    if cfg.arch == "scan":
+        return ScanTrunk(cfg), nn.Identity(), nn.Linear(cfg.conv1_channels, 1)
+    return (Trunk(cfg), nn.Sequential(nn.Linear(cfg.channels, cfg.hidden), nn.ReLU()),
+            nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1)))
+
+
 class ReferenceModel(nn.Module):
-    """Reference sequence -> gene mean expression: trunk, Linear+ReLU, hidden Linear+ReLU, Linear(1)."""
+    """Reference sequence -> gene mean expression: trunk, shared layer, mean head (``_parts``)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.trunk = Trunk(cfg)
-        self.shared = nn.Sequential(nn.Linear(cfg.channels, cfg.hidden), nn.ReLU())
-        self.mean_head = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
+        self.trunk, self.shared, self.mean_head = _parts(cfg)
 
     def forward(self, ref: torch.Tensor) -> torch.Tensor:
         """ref (B, L, 4) -> (B,) predicted gene mean."""
@@ -103,16 +167,21 @@ class PersonalModel(nn.Module):
     smaller than, and a different function from, the trained one). Multiplying by the window length
     turns the mean over positions back into a sum — a local change's own size, whatever L — which
     the BatchNorm then brings to unit scale in training and evaluation alike.
+
+    The ``scan`` architecture's deviation head is one Linear without bias on L * (personal -
+    reference), initialised to zero (a reference genome deviates by exactly 0).
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.trunk = Trunk(cfg)
-        self.shared = nn.Sequential(nn.Linear(cfg.channels, cfg.hidden), nn.ReLU())
-        self.mean_head = nn.Sequential(nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
-        self.dev_head = nn.Sequential(nn.BatchNorm1d(cfg.hidden), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
-                                      nn.Linear(cfg.hidden, 1))
+        self.trunk, self.shared, self.mean_head = _parts(cfg)
+        if cfg.arch == "scan":
+            self.dev_head = nn.Linear(cfg.conv1_channels, 1, bias=False)
+            nn.init.zeros_(self.dev_head.weight)
+        else:
+            self.dev_head = nn.Sequential(nn.BatchNorm1d(cfg.hidden), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
+                                          nn.Linear(cfg.hidden, 1))
 
     @classmethod
     def from_reference(cls, ref_model: ReferenceModel) -> "PersonalModel":
@@ -123,28 +192,38 @@ class PersonalModel(nn.Module):
         model.mean_head.load_state_dict(ref_model.mean_head.state_dict())
         return model
 
-    def forward(self, ref: torch.Tensor, ref_index: torch.Tensor, hap1: torch.Tensor, hap2: torch.Tensor
+    def forward(self, ref: torch.Tensor, ref_index: torch.Tensor, haps: torch.Tensor, hap_index: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """ref (G_b, L, 4) unique reference windows, ref_index (B,) item -> row of ref, haps (B, L, 4).
+        """ref (G_b, L, 4) distinct reference windows, ref_index (B,) item -> row of ref; haps (H, L, 4)
+        distinct haplotype windows, hap_index (B, 2) item -> rows of its two haplotypes (``paired``
+        builds them from per-item haplotypes). Windows may also be (.., L) uint8 codes.
 
         Returns (mean (B,), deviation (B,)).
         """
-        g, b = ref.shape[0], hap1.shape[0]
-        # One trunk pass over [references; haplotypes 1; haplotypes 2]: in training mode the trunk's
-        # BatchNorms then normalise the reference and the haplotypes with the same batch statistics.
-        # Passed separately (G_b references vs 2B haplotypes in other gene proportions), the two
-        # branches were normalised differently and personal - reference carried a batch-dependent
-        # offset (measured ~10x a single SNV's difference, on haplotypes equal to the reference).
-        e = self.trunk(torch.cat((ref, hap1, hap2), dim=0))
+        g = ref.shape[0]
+        # One trunk pass over [references; haplotypes]: in training mode the trunk's BatchNorms then
+        # normalise the reference and the haplotypes with the same batch statistics. Passed
+        # separately (G_b references vs 2B haplotypes in other gene proportions), the two branches
+        # were normalised differently and personal - reference carried a batch-dependent offset
+        # (measured ~10x a single SNV's difference, on haplotypes equal to the reference).
+        e = self.trunk(torch.cat((ref, haps), dim=0))
         # the heads are small; in float32 the personal - reference difference survives bf16 autocast
         with torch.autocast(device_type=e.device.type, enabled=False):
             z_ref = self.shared(e[:g])[ref_index]
-            z_pers = self.shared(0.5 * (e[g:g + b] + e[g + b:]))
+            e_haps = e[g:]
+            z_pers = self.shared(0.5 * (e_haps[hap_index[:, 0]] + e_haps[hap_index[:, 1]]))
             return self.mean_head(z_ref).squeeze(1), self.deviation(z_pers, z_ref)
 
     def deviation(self, z_pers: torch.Tensor, z_ref: torch.Tensor) -> torch.Tensor:
         """(B, hidden) personal and reference embeddings after ``shared`` -> (B,) predicted deviation."""
         return self.dev_head(float(self.cfg.window) * (z_pers - z_ref)).squeeze(1)
+
+
+def paired(hap1: torch.Tensor, hap2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-item haplotype windows (B, L, ...) x 2 -> (haps (2B, L, ...), hap_index (B, 2)) for ``forward``."""
+    b = hap1.shape[0]
+    index = torch.arange(b, device=hap1.device)
+    return torch.cat((hap1, hap2), dim=0), torch.stack((index, index + b), dim=1)
 
 
 def model_from_bundle(bundle: dict) -> PersonalModel:

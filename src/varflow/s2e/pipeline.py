@@ -17,12 +17,13 @@ from varflow.s2e.train import TrainConfig
 log = logging.getLogger("varflow")
 
 #: Sizes for a CPU laptop demo (``varflow demo``): 8 kb windows (the demo cohort keeps its elements
-#: within 4 kb of the TSS), the tiny model, personal epochs capped at 60 batches, so the demo cohort
-#: trains in a few minutes on 2 cores; defaults stay the published sizes. The reference phase has 60
-#: training genes, 2 batches an epoch: 40 epochs are 80 steps (3 epochs, 6 steps, left it at its
-#: initialisation), and the epoch with the best validation-gene MSE is kept.
-DEMO_PARAMS = {"s2e_window": 8_000, "s2e_tiny": True, "s2e_ref_epochs": 40, "s2e_epochs": 5,
-               "s2e_max_batches_per_epoch": 40}
+#: within 4 kb of the TSS) and the recipe that learns at that scale on 2 cores (docs/s2e.md, "Learning
+#: at demo sizes"): the scan model (32 motif filters), personal steps of 6 whole genes with all
+#: training individuals (each gene's distinct haplotypes embedded once), 25 epochs of 10 steps at
+#: lr 5e-3; the reference phase of the scan model learns little from 60 genes and gets 10 epochs.
+#: Defaults stay the published sizes and architecture.
+DEMO_PARAMS = {"s2e_window": 8_000, "s2e_arch": "scan", "s2e_genes_per_step": 6, "s2e_lr": 5e-3,
+               "s2e_ref_epochs": 10, "s2e_epochs": 25}
 
 #: quick=True sizes: a tiny model on 4 kb windows, a few short epochs (tests, demo).
 QUICK = {"window": 4_000, "ref_epochs": 2, "epochs": 3, "max_batches_per_epoch": 8, "batch_size": 16}
@@ -30,10 +31,18 @@ QUICK = {"window": 4_000, "ref_epochs": 2, "epochs": 3, "max_batches_per_epoch":
 
 def _config(params: dict[str, Any], quick: bool, seed: int) -> tuple[int, TrainConfig]:
     window = int(params.get("s2e_window") or (QUICK["window"] if quick else 40_000))
-    model = ModelConfig.tiny(window) if quick or params.get("s2e_tiny") else ModelConfig(window=window)
+    if params.get("s2e_arch") == "scan":
+        model = ModelConfig.scan(window)
+    elif quick or params.get("s2e_tiny"):
+        model = ModelConfig.tiny(window)
+    else:
+        model = ModelConfig(window=window, arch=params.get("s2e_arch") or ModelConfig.arch)
     cfg = TrainConfig(
         model=model,
         batch_size=int(params.get("s2e_batch_size") or (QUICK["batch_size"] if quick else 32)),
+        genes_per_step=int(params.get("s2e_genes_per_step") or 0),
+        lr=float(params.get("s2e_lr") or TrainConfig.lr),
+        dev_weight=float(params.get("s2e_dev_weight") or TrainConfig.dev_weight),
         ref_epochs=int(params.get("s2e_ref_epochs") or (QUICK["ref_epochs"] if quick else 10)),
         epochs=int(params.get("s2e_epochs") or (QUICK["epochs"] if quick else 10)),
         max_batches_per_epoch=params.get("s2e_max_batches_per_epoch") or (QUICK["max_batches_per_epoch"] if quick else None),
@@ -75,7 +84,8 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     """The s2e workflow on a cohort folder (reference, vcf, genes, expression from its manifest).
 
     ``params`` may set sizes: ``s2e_window``, ``s2e_epochs``, ``s2e_ref_epochs`` (the Nextflow params of
-    a params file) and the in-process extras ``s2e_tiny``, ``s2e_batch_size``,
+    a params file) and the in-process extras ``s2e_arch`` (sagenet | scan), ``s2e_tiny``,
+    ``s2e_batch_size``, ``s2e_genes_per_step``, ``s2e_lr``, ``s2e_dev_weight``,
     ``s2e_max_batches_per_epoch``, ``s2e_individual_splits``, ``s2e_snvs_only``, ``s2e_max_ref_mismatch``,
     ``s2e_allow_unphased`` (``DEMO_PARAMS`` uses some of them); a value given here beats ``quick``.
     A simulated cohort's ``causal_variants`` truth is scored against (evaluate/variant_truth.json).

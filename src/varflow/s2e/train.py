@@ -27,10 +27,10 @@ from torch import nn
 
 from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
-from varflow.s2e.dataset import (Labels, PersonalDataset, ReferenceDataset, identity_collate)
-from varflow.s2e.inference import autocast, predict_pairs, predict_reference
+from varflow.s2e.dataset import GeneStepDataset, Labels, PersonalDataset, ReferenceDataset, identity_collate
+from varflow.s2e.inference import autocast, predict_grid, predict_reference
 from varflow.s2e.metrics import per_gene_pearson
-from varflow.s2e.models import ModelConfig, PersonalModel, ReferenceModel
+from varflow.s2e.models import ModelConfig, PersonalModel, ReferenceModel, paired
 from varflow.s2e.store import HaplotypeStore
 
 log = logging.getLogger("varflow")
@@ -51,6 +51,9 @@ class TrainConfig:
     clip: float = 1.0
     dev_weight: float = 10.0
     individuals_per_gene: int = 4       # items of one gene kept together so the reference is embedded once
+    genes_per_step: int = 0             # > 0: each personal step takes this many genes with all training
+                                        # individuals, distinct haplotypes once (GeneStepDataset); 0: batches
+                                        # of batch_size items
     max_batches_per_epoch: int | None = None
     num_workers: int = 0
     amp: bool = True
@@ -152,6 +155,14 @@ def _shard_batches(batches: list[list[int]], rank: int, world: int) -> list[list
     return batches[rank:usable:world]
 
 
+def _haplotype_inputs(batch: dict, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(haps, hap_index) of a personal batch on ``device``: a gene-step batch has them, an item batch
+    has each item's two haplotypes."""
+    if "haps" in batch:
+        return batch["haps"].to(device, non_blocking=True), batch["hap_index"].to(device)
+    return paired(batch["hap1"].to(device, non_blocking=True), batch["hap2"].to(device, non_blocking=True))
+
+
 def _optimiser(model: nn.Module, cfg: TrainConfig, steps_per_epoch: int):
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=cfg.lr / 2, max_lr=cfg.lr * 2,
@@ -187,10 +198,9 @@ def validation_score(model: PersonalModel, store: HaplotypeStore, data: Training
     genes, samples = data.genes["train"], data.samples["val"]
     if samples.size < 3:
         return float("nan")
-    pairs = np.stack(np.meshgrid(genes, samples, indexing="ij"), axis=-1).reshape(-1, 2)
-    _, pred = predict_pairs(model, store, pairs, device=device, batch_size=cfg.batch_size, amp=cfg.amp)
-    obs = data.labels.dev[pairs[:, 0], pairs[:, 1]]
-    r = per_gene_pearson(pairs[:, 0], obs, pred)
+    _, pred = predict_grid(model, store, genes, samples, device=device, batch_size=cfg.batch_size, amp=cfg.amp)
+    obs = data.labels.dev[np.ix_(genes, samples)]
+    r = per_gene_pearson(np.repeat(genes, samples.shape[0]), obs.reshape(-1), pred.reshape(-1))
     return float(np.nanmedian(r.to_numpy())) if r.notna().any() else float("nan")
 
 
@@ -199,15 +209,19 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
                rank: int, world: int) -> tuple[dict, list[dict], bool]:
     """Train one phase; returns (best state dict, history, finished)."""
     labels = data.scaled_labels()
+    per_step = cfg.batch_size
     if phase == "reference":
         dataset = ReferenceDataset(store, data.genes["train"], labels)
         n_items = len(dataset)
+    elif cfg.genes_per_step:
+        dataset = GeneStepDataset(store, data.genes["train"], data.samples["train"], labels)
+        n_items, per_step = len(dataset), cfg.genes_per_step
     else:
         train_pairs = np.stack(np.meshgrid(data.genes["train"], data.samples["train"], indexing="ij"),
                                axis=-1).reshape(-1, 2)
         dataset = PersonalDataset(store, train_pairs, labels)
         n_items = train_pairs.shape[0]
-    steps = -(-n_items // cfg.batch_size)
+    steps = -(-n_items // per_step)
     if cfg.max_batches_per_epoch:
         steps = min(steps, cfg.max_batches_per_epoch)
     steps = max(1, -(-steps // world))
@@ -237,6 +251,9 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
         if phase == "reference":
             order = rng.permutation(n_items)
             batches = [order[i:i + cfg.batch_size].tolist() for i in range(0, n_items, cfg.batch_size)]
+        elif cfg.genes_per_step:
+            order = rng.permutation(n_items)
+            batches = [order[i:i + per_step].tolist() for i in range(0, n_items, per_step)]
         else:
             batches = personal_batches(train_pairs, cfg.batch_size, cfg.individuals_per_gene, rng)
         if cfg.max_batches_per_epoch:
@@ -256,8 +273,7 @@ def _run_phase(phase: str, model: nn.Module, store: HaplotypeStore, data: Traini
                     loss = nn.functional.mse_loss(pred.float(), batch["mean"].to(device))
                 else:
                     mean, devp = net(batch["ref"].to(device, non_blocking=True), batch["ref_index"].to(device),
-                                     batch["hap1"].to(device, non_blocking=True),
-                                     batch["hap2"].to(device, non_blocking=True))
+                                     *_haplotype_inputs(batch, device))
                     loss = (nn.functional.mse_loss(mean.float(), batch["mean"].to(device))
                             + cfg.dev_weight * nn.functional.mse_loss(devp.float(), batch["dev"].to(device)))
             loss.backward()
