@@ -42,7 +42,8 @@ def table(df: pd.DataFrame, caption: str = "") -> str:
 
 
 def key_values(items: Mapping[str, Any]) -> str:
-    return table(pd.DataFrame({"item": list(items), "value": [number(v) for v in items.values()]}))
+    """A two-column table of ``items``; each value is formatted and escaped once, by ``table``."""
+    return table(pd.DataFrame({"item": list(items), "value": pd.Series(list(items.values()), dtype=object)}))
 
 
 def image(path: Path, caption: str | None = None) -> str:
