@@ -8,6 +8,7 @@ model) -> evaluate (held-out individuals, elastic-net baseline) -> variant-effec
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
@@ -19,6 +20,11 @@ from varflow.device import resolve_device
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 
 STORE_HELP = "Store shards (<chrom>.npz from 'prepare') or folders holding them."
+GENES_HELP = ("Genes: GTF/GFF3 (gene records; TSS = start on +, end on -), BED6 (name = gene id, strand), or a "
+              "table (Parquet/TSV) gene_id, chrom, tss (0-based), strand. Chromosome names follow the FASTA.")
+EXPRESSION_HELP = ("Expression: a table (Parquet/TSV) gene_id + one column per VCF sample, a phenotype BED "
+                   "(#chr start end phenotype_id sample..., as tensorQTL/QTLtools read; bgzipped or not) or a "
+                   "GTEx GCT; detected from the file. Gene ids match with or without version suffix.")
 
 
 def _split_list(value: Optional[str]) -> Optional[list[str]]:
@@ -30,20 +36,27 @@ def _split_list(value: Optional[str]) -> Optional[list[str]]:
 def prepare_cmd(
     vcf: Path = typer.Option(..., "--vcf", help="Phased multi-sample VCF, bgzipped + tabix index."),
     reference: Path = typer.Option(..., "--reference", help="Reference FASTA (chr1 / 1 names reconciled)."),
-    genes: Path = typer.Option(..., "--genes", help="Gene table (Parquet/TSV): gene_id, chrom, tss (0-based), strand."),
+    genes: Path = typer.Option(..., "--genes", help=GENES_HELP),
     outdir: Path = typer.Option(..., "--outdir", help="Folder for <chrom>.npz shards and <chrom>.stats.json."),
     chrom: Optional[List[str]] = typer.Option(None, "--chrom", help="Chromosome(s) to prepare (repeat); default all in the gene table."),
     window: int = typer.Option(40_000, "--window", help="Window length L in bp, centred on the TSS."),
     max_ref_mismatch: float = typer.Option(0.01, "--max-ref-mismatch", help="Largest tolerated fraction of records whose REF disagrees with the FASTA (they are dropped)."),
     allow_unphased: bool = typer.Option(False, "--allow-unphased", help="Accept unphased heterozygous calls (alleles taken in written order)."),
+    biotypes: Optional[str] = typer.Option(None, "--biotypes", help="GTF/GFF3: comma-separated gene biotypes to keep, or 'all'; default protein_coding."),
+    strip_gene_version: bool = typer.Option(False, "--strip-gene-version/--keep-gene-version", help="Drop gene ids' version suffix (ENSG0001.5 -> ENSG0001)."),
 ) -> None:
     """Build the haplotype store: reference windows, variant records, per-haplotype alleles."""
+    from varflow.io.gene_tss import GeneTssOptions
     from varflow.s2e.steps import prepare
 
+    gene_options = GeneTssOptions(strip_version=strip_gene_version)
+    if biotypes:
+        gene_options = replace(gene_options, biotypes=None if biotypes == "all" else tuple(_split_list(biotypes)))
     params = {"vcf": vcf, "reference": reference, "genes": genes, "chrom": chrom, "window": window,
-              "max_ref_mismatch": max_ref_mismatch, "allow_unphased": allow_unphased}
+              "max_ref_mismatch": max_ref_mismatch, "allow_unphased": allow_unphased,
+              "biotypes": gene_options.biotypes, "strip_gene_version": strip_gene_version}
     stats = prepare(vcf, reference, genes, list(chrom) if chrom else None, outdir, window=window,
-                    max_ref_mismatch=max_ref_mismatch, allow_unphased=allow_unphased,
+                    max_ref_mismatch=max_ref_mismatch, allow_unphased=allow_unphased, gene_options=gene_options,
                     provenance=provenance("s2e prepare", params))
     typer.echo(json.dumps(stats))
 
@@ -52,7 +65,7 @@ def prepare_cmd(
 @handles_errors
 def train_cmd(
     store: List[Path] = typer.Argument(..., help=STORE_HELP),
-    expression: Path = typer.Option(..., "--expression", help="Expression matrix: gene_id + one column per VCF sample."),
+    expression: Path = typer.Option(..., "--expression", help=EXPRESSION_HELP),
     outdir: Path = typer.Option(..., "--outdir", help="Model folder: model.pt, splits.json, history.json, checkpoints/."),
     individual_splits: Optional[Path] = typer.Option(None, "--individual-splits", help="Table with columns sample, split (train|val|test); default a seeded 80/10/10 split."),
     val_chroms: Optional[str] = typer.Option(None, "--val-chroms", help="Comma-separated validation chromosomes (gene split)."),
@@ -112,7 +125,7 @@ def train_cmd(
 @handles_errors
 def evaluate_cmd(
     store: List[Path] = typer.Argument(..., help=STORE_HELP),
-    expression: Path = typer.Option(..., "--expression", help="Expression matrix used for training."),
+    expression: Path = typer.Option(..., "--expression", help="The expression file used for training (any format 'train' reads)."),
     model: Path = typer.Option(..., "--model", help="model.pt written by 'train'."),
     outdir: Path = typer.Option(..., "--outdir", help="Folder for gene_metrics.parquet, predictions.parquet, metrics.json, plots."),
     enet: bool = typer.Option(True, "--enet/--no-enet", help="Also fit the elastic-net dosage baseline."),

@@ -1,11 +1,13 @@
 """Gene annotations as they come: GTF (GENCODE, Ensembl), GFF3 and BED, as one gene table.
 
-Returns columns gene, CHR, START, END (1-based inclusive bp, as varflow's gene tables), plus
-gene_name and biotype where the file has them. GTF/GFF3: the ``gene`` records only (feature column),
-kept when their biotype (GTF ``gene_type`` / ``gene_biotype``, GFF3 ``biotype`` / ``gene_type``) is in
-``biotypes`` (None keeps every gene); gene = gene_id (GTF) or ID without its ``gene:`` prefix (GFF3).
+Returns columns gene, CHR, START, END (1-based inclusive bp, as varflow's gene tables), strand
+('+', '-' or '.' where unknown), plus gene_name and biotype where the file has them. GTF/GFF3: the
+``gene`` records only (feature column), kept when their biotype (GTF ``gene_type`` / ``gene_biotype``,
+GFF3 ``biotype`` / ``gene_type``) is in ``biotypes`` (None keeps every gene); gene = gene_id (GTF) or
+ID without its ``gene:`` prefix (GFF3).
 BED: 0-based half-open intervals, START = start + 1, END = end; gene = the 4th (name) column, or
-chrom:start-end without one. Gzip is accepted for all three.
+chrom:start-end without one; strand = the 6th column (BED6). Gzip is accepted for all three.
+Gene ids keep their version suffix (ENSG00000123456.7); ``strip_gene_version`` drops it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from varflow.io.bed import read_bed
 
 DEFAULT_BIOTYPES = ("protein_coding",)
 _GTF_ATTR = re.compile(r'(\S+)\s+"([^"]*)"')
+# GENCODE/Ensembl version: '.7' at the end, or before GENCODE's '_PAR_Y' (which is kept: X and Y copies differ)
+_GENE_VERSION = re.compile(r"\.\d+(?=(?:_PAR_Y)?$)")
+
+
+def strip_gene_version(ids) -> list[str]:
+    """Gene ids without their version suffix: 'ENSG0001.5' -> 'ENSG0001' (ids without one unchanged)."""
+    return [_GENE_VERSION.sub("", str(i)) for i in ids]
 
 
 def annotation_kind(path: Path | str) -> str | None:
@@ -69,7 +78,8 @@ def read_gene_annotation(path: Path | str, biotypes: tuple[str, ...] | None = DE
         raise VarflowError(f"{path}: gene record {missing[0] + 1} has no gene ID "
                            f"({'gene_id' if kind == 'gtf' else 'ID'} attribute)")
     table = pd.DataFrame({"gene": ids, "CHR": genes[0].to_numpy(), "START": start.astype(np.int64).to_numpy(),
-                          "END": end.astype(np.int64).to_numpy(), "gene_name": names, "biotype": types})
+                          "END": end.astype(np.int64).to_numpy(), "strand": genes[6].to_numpy(),
+                          "gene_name": names, "biotype": types})
     if biotypes is not None:
         table = table[table["biotype"].isin(biotypes)]
         if table.empty:
@@ -87,5 +97,11 @@ def _attributes(text: str, kind: str) -> dict[str, str]:
 
 def _bed_genes(path: Path) -> pd.DataFrame:
     bed = read_bed(path)
+    # read_bed keeps columns 1-5; the strand is BED6's 6th column ('.' without one)
+    strand = np.full(len(bed), ".", dtype=object)
+    if len(bed):
+        raw = pd.read_csv(path, sep="\t", header=None, comment="#", dtype=str, engine="c")
+        if raw.shape[1] >= 6:
+            strand = raw[5].to_numpy()
     return pd.DataFrame({"gene": bed["name"].to_numpy(), "CHR": bed["chrom"].to_numpy(),
-                         "START": bed["start"].to_numpy() + 1, "END": bed["end"].to_numpy()})
+                         "START": bed["start"].to_numpy() + 1, "END": bed["end"].to_numpy(), "strand": strand})

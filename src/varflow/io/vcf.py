@@ -7,7 +7,6 @@ from pathlib import Path
 import pysam
 
 from varflow.errors import VarflowError
-from varflow.io.contigs import contig_resolver
 
 
 def open_vcf(path: Path | str) -> pysam.VariantFile:
@@ -27,8 +26,3 @@ def open_vcf(path: Path | str) -> pysam.VariantFile:
 def vcf_samples(path: Path | str) -> list[str]:
     with open_vcf(path) as vcf:
         return list(vcf.header.samples)
-
-
-def vcf_contig_resolver(vcf: pysam.VariantFile):
-    """Map a contig name spelled 'chr1' or '1' to the VCF's own spelling (None if absent)."""
-    return contig_resolver(list(vcf.header.contigs) or list(vcf.index.keys()))

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from varflow.errors import VarflowError
+from varflow.io.gene_annotations import strip_gene_version
 from varflow.s2e.haplotypes import apply_copies, onehot
 from varflow.s2e.onehot import base_codes
 from varflow.s2e.store import HaplotypeStore
@@ -57,39 +58,81 @@ def align_expression(expression: pd.DataFrame, store: HaplotypeStore, source: st
                      ) -> tuple[np.ndarray, list[str]]:
     """Expression as (G, N) float64 in store gene/sample order (NaN where absent) + shared samples.
 
-    Samples only in the expression table or only in the VCF are reported in the log and left out;
-    no shared sample, or a NaN value for a shared sample, raises VarflowError naming gene and sample.
+    Samples are matched by name, and one log line reports the overlap (shared, only in the
+    expression table, only in the VCF; the latter two are left out). Genes are matched by id, or by
+    id without the version suffix when that matches more (``match_gene_rows``). No shared sample, a
+    repeated gene id, or a NaN value for a shared sample raises VarflowError naming gene and sample.
     """
     if "gene_id" not in expression.columns:
         raise VarflowError(f"{source}: missing column 'gene_id'")
     expr_samples = [c for c in expression.columns if c != "gene_id"]
-    vcf_set, expr_set = set(store.samples), set(expr_samples)
-    only_expr = [s for s in expr_samples if s not in vcf_set]
-    only_vcf = [s for s in store.samples if s not in expr_set]
-    if only_expr:
-        log.warning("%s: %d sample(s) not in the VCF, left out (e.g. %s)", source, len(only_expr),
-                    ", ".join(only_expr[:3]))
-    if only_vcf:
-        log.warning("%s: %d VCF sample(s) without expression, left out (e.g. %s)", source, len(only_vcf),
-                    ", ".join(only_vcf[:3]))
-    shared = [s for s in store.samples if s in expr_set]
-    if not shared:
-        raise VarflowError(f"{source}: no sample column matches a VCF sample "
-                           f"(expression has e.g. {', '.join(expr_samples[:3])}; VCF has e.g. "
-                           f"{', '.join(store.samples[:3])})")
-    frame = expression.drop_duplicates("gene_id").set_index("gene_id")
-    values = frame[shared].to_numpy(dtype=np.float64)
+    shared = _report_sample_overlap(expr_samples, store.samples, source)
+    ids = expression["gene_id"].astype(str)
+    if ids.duplicated().any():
+        raise VarflowError(f"{source}: gene id {ids[ids.duplicated()].iat[0]!r} appears in more than one row")
+    values = expression[shared].to_numpy(dtype=np.float64)
     nan = np.isnan(values)
     if nan.any():
         r, c = np.argwhere(nan)[0]
-        raise VarflowError(f"{source}: gene {frame.index[r]}, sample {shared[c]}: expression is NaN "
+        raise VarflowError(f"{source}: gene {ids.iat[r]}, sample {shared[c]}: expression is NaN "
                            f"({int(nan.sum())} NaN value(s)); impute or drop them first")
     out = np.full((store.n_genes, len(store.samples)), np.nan)
-    rows = frame.index.get_indexer(store.genes["gene_id"])
+    rows = match_gene_rows(ids.tolist(), store.genes["gene_id"].astype(str).tolist(), source)
     cols = np.array([store.samples.index(s) for s in shared])
     present = rows >= 0
     out[np.ix_(np.flatnonzero(present), cols)] = values[rows[present]]
     return out, shared
+
+
+def _report_sample_overlap(expr_samples: list[str], vcf_samples: list[str], source: str) -> list[str]:
+    """The VCF samples (in VCF order) that have expression, after one log line counting the overlap."""
+    vcf_set, expr_set = set(vcf_samples), set(expr_samples)
+    only_expr = [s for s in expr_samples if s not in vcf_set]
+    only_vcf = [s for s in vcf_samples if s not in expr_set]
+    shared = [s for s in vcf_samples if s in expr_set]
+    if not shared:
+        raise VarflowError(f"{source}: no sample column matches a VCF sample "
+                           f"(expression has e.g. {', '.join(expr_samples[:3])}; VCF has e.g. "
+                           f"{', '.join(vcf_samples[:3])})")
+    (log.warning if only_expr or only_vcf else log.info)(
+        "%s: %d sample(s) shared with the VCF; %d only in the expression table (not in the VCF, left out%s); "
+        "%d VCF sample(s) without expression (left out%s)", source, len(shared), len(only_expr),
+        _examples(only_expr), len(only_vcf), _examples(only_vcf))
+    return shared
+
+
+def _examples(names: list[str]) -> str:
+    """', e.g. a, b, c' for a log line, '' when ``names`` is empty."""
+    return f", e.g. {', '.join(names[:3])}" if names else ""
+
+
+def match_gene_rows(expr_ids: list[str], store_ids: list[str], source: str = "expression") -> np.ndarray:
+    """Row of each store gene in the expression table, (G,) int64, -1 where absent.
+
+    Exact ids first; when ids without their version suffix (ENSG0001.5 -> ENSG0001, either side) match
+    more genes, those are used and logged. Two expression ids that differ only by version raise.
+    """
+    rows = pd.Index(expr_ids).get_indexer(store_ids)
+    if (rows >= 0).all():
+        return rows
+    bare_store, bare_expr = strip_gene_version(store_ids), pd.Index(strip_gene_version(expr_ids))
+    if np.isin(bare_store, bare_expr).sum() <= (rows >= 0).sum():
+        return rows
+    if bare_expr.has_duplicates:
+        raise VarflowError(f"{source}: gene ids {', '.join(_version_clash(expr_ids))} are the same gene without "
+                           "their version suffix; keep one row per gene")
+    bare_rows = bare_expr.get_indexer(bare_store)
+    log.info("%s: %d of %d genes matched by id without the version suffix (e.g. %s ~ %s)", source,
+             int((bare_rows >= 0).sum()), len(store_ids), expr_ids[int(bare_rows[bare_rows >= 0][0])],
+             store_ids[int(np.flatnonzero(bare_rows >= 0)[0])])
+    return bare_rows
+
+
+def _version_clash(ids: list[str]) -> list[str]:
+    """The first ids (up to 3) whose version-less form repeats."""
+    bare = pd.Series(strip_gene_version(ids))
+    first = bare[bare.duplicated()].iat[0]
+    return [i for i, b in zip(ids, bare) if b == first][:3]
 
 
 def compute_labels(expr: np.ndarray, train_idx: np.ndarray) -> Labels:

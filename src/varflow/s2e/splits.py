@@ -1,4 +1,5 @@
-"""Individual splits (seeded 80/10/10 by default, or given) and gene splits by chromosome."""
+"""Individual splits (seeded 80/10/10 by default, at least ``MIN_PER_SPLIT`` each, or given) and gene splits
+by chromosome."""
 
 from __future__ import annotations
 
@@ -21,18 +22,33 @@ def _chrom_key(name: str) -> tuple:
     return (0, int(bare), "") if bare.isdigit() else (1, 0, bare)
 
 
+#: Fewest individuals per split: a per-gene Pearson r over the held-out individuals is undefined
+#: below 2 and exactly +-1 at 2, so 3 is the least that measures anything; the training labels'
+#: mean and sd need as many.
+MIN_PER_SPLIT = 3
+MIN_INDIVIDUALS = len(SPLITS) * MIN_PER_SPLIT
+
+
+def check_individual_count(n: int, source: str) -> None:
+    """VarflowError naming ``source`` when ``n`` individuals cannot fill train, val and test."""
+    if n < MIN_INDIVIDUALS:
+        raise VarflowError(f"{source}: too few individuals with expression and genotypes: {n}; train, val and test "
+                           f"each need at least {MIN_PER_SPLIT} ({MIN_INDIVIDUALS} in all), since a per-gene "
+                           f"Pearson r over fewer than {MIN_PER_SPLIT} held-out individuals is undefined or +-1")
+
+
 def split_individuals(samples: list[str], seed: int, fractions=(0.8, 0.1, 0.1)) -> dict[str, list[str]]:
-    """Seeded random split of ``samples`` by ``fractions`` (train, val, test); each part non-empty
-    when there are at least 3 samples."""
-    if len(samples) < 3:
-        raise VarflowError(f"need at least 3 individuals with expression and genotypes, found {len(samples)}")
-    order = np.random.default_rng(seed).permutation(len(samples))
+    """Seeded random split of ``samples`` by ``fractions`` (train, val, test), with at least
+    ``MIN_PER_SPLIT`` individuals in each (val and test take them from train)."""
     n = len(samples)
-    n_val = max(1, int(round(fractions[1] * n)))
-    n_test = max(1, int(round(fractions[2] * n)))
+    check_individual_count(n, "individual split")
+    n_val = max(MIN_PER_SPLIT, int(round(fractions[1] * n)))
+    n_test = max(MIN_PER_SPLIT, int(round(fractions[2] * n)))
     n_train = n - n_val - n_test
-    if n_train < 1:
-        raise VarflowError(f"too few individuals ({n}) for a train/val/test split")
+    if n_train < MIN_PER_SPLIT:
+        raise VarflowError(f"individual split: fractions {fractions} leave {n_train} of {n} individuals to train; "
+                           f"each split needs at least {MIN_PER_SPLIT}")
+    order = np.random.default_rng(seed).permutation(n)
     parts = np.split(order, [n_train, n_train + n_val])
     return {name: sorted(samples[i] for i in part) for name, part in zip(SPLITS, parts)}
 
@@ -50,8 +66,10 @@ def read_individual_splits(path: Path, samples: list[str]) -> dict[str, list[str
     known = set(samples)
     out = {name: sorted(str(s) for s in df.loc[df["split"] == name, "sample"] if str(s) in known) for name in SPLITS}
     for name in SPLITS:
-        if not out[name]:
-            raise VarflowError(f"{path}: no '{name}' individual among the samples with expression and genotypes")
+        if len(out[name]) < MIN_PER_SPLIT:
+            raise VarflowError(f"{path}: {len(out[name])} '{name}' individual(s) among the samples with expression "
+                               f"and genotypes; each split needs at least {MIN_PER_SPLIT}, since a per-gene Pearson "
+                               f"r over fewer is undefined or +-1")
     return out
 
 

@@ -12,12 +12,17 @@ import pandas as pd
 from varflow.errors import VarflowError
 from varflow.io.arrays import write_npz
 from varflow.io.atomic import atomic_path, ensure_writable_dir
+from varflow.io.expression import read_expression
+from varflow.io.gene_tss import GeneTssOptions, place_genes, read_gene_tss
+from varflow.io.genome import ReferenceGenome
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
+from varflow.io.vcf import open_vcf
 from varflow.s2e.evaluate import evaluate_model, labels_for, restore_variant_options, write_plots
 from varflow.s2e.models import model_from_bundle
 from varflow.s2e.schemas import GENE_METRICS, PREDICTIONS
-from varflow.s2e.store import HaplotypeStore, prepare_chromosome
+from varflow.s2e.splits import check_individual_count
+from varflow.s2e.store import HaplotypeStore, prepare_chromosome, vcf_contig_names
 from varflow.s2e.train import TrainConfig, load_bundle, prepare_training_data, train_models
 from varflow.s2e.variant_effects import SCORE_COLUMNS, variant_effects
 from varflow.s2e.variant_truth import score_against_truth
@@ -31,31 +36,29 @@ def _write_json(obj: dict, path: Path) -> Path:
     return path
 
 
-def read_genes(path: Path) -> pd.DataFrame:
-    """Gene table with gene_id, chrom, tss (0-based), strand (start/end are not needed here)."""
-    df = read_table(path)
-    missing = [c for c in ("gene_id", "chrom", "tss", "strand") if c not in df.columns]
-    if missing:
-        raise VarflowError(f"{path}: missing column(s) {', '.join(missing)} (expects gene_id, chrom, tss, strand)")
-    if not pd.api.types.is_integer_dtype(df["tss"]):
-        raise VarflowError(f"{path}: column 'tss' expected integers (0-based bp), found {df['tss'].dtype}")
-    return df
-
-
 def prepare(vcf: Path, reference: Path, genes: Path, chroms: list[str] | None, outdir: Path, *,
             window: int = 40_000, max_ref_mismatch: float = 0.01, allow_unphased: bool = False,
-            provenance: Provenance | None = None) -> dict:
-    """Write ``outdir/<chrom>.npz`` (+ ``<chrom>.stats.json``) for each chromosome (all when None)."""
-    table = read_genes(genes)
-    chroms = chroms or sorted(table["chrom"].astype(str).unique())
+            gene_options: GeneTssOptions = GeneTssOptions(), provenance: Provenance | None = None) -> dict:
+    """Write ``outdir/<chrom>.npz`` (+ ``<chrom>.stats.json``) for each chromosome (all when None).
+
+    Before any work: the genes are read, their chromosomes spelled as in the FASTA and checked against
+    the FASTA and the VCF, and every TSS checked to lie on its chromosome (``place_genes``). Shards are
+    named by the chromosome as asked (``chroms``) or, by default, as the FASTA spells it.
+    """
+    table = read_gene_tss(genes, gene_options)
+    with ReferenceGenome(reference) as genome:
+        lengths = dict(genome.lengths)
+    with open_vcf(vcf) as handle:
+        vcf_contigs = vcf_contig_names(handle)
+    table, targets = place_genes(table, genes, lengths, vcf_contigs, chroms, reference=reference, vcf=vcf)
     ensure_writable_dir(outdir)
     out = {}
-    for chrom in chroms:
-        stats = prepare_chromosome(vcf, reference, table, chrom, outdir / f"{chrom}.npz", window=window,
+    for name, contig in targets.items():
+        stats = prepare_chromosome(vcf, reference, table, contig, outdir / f"{name}.npz", window=window,
                                    max_ref_mismatch=max_ref_mismatch, allow_unphased=allow_unphased,
                                    provenance=provenance)
-        _write_json(stats.to_dict(), outdir / f"{chrom}.stats.json")
-        out[chrom] = stats.to_dict()
+        _write_json(stats.to_dict(), outdir / f"{name}.stats.json")
+        out[name] = stats.to_dict()
     return out
 
 
@@ -66,7 +69,9 @@ def train(store: list[Path], expression: Path, outdir: Path, cfg: TrainConfig, *
     hstore = HaplotypeStore.load(store)
     if cfg.model.window != hstore.window:
         cfg.model.window = hstore.window
-    expr = read_table(expression, "expression")
+    expr = read_expression(expression)
+    if individual_splits is None:  # a given split is checked against its own file
+        check_individual_count(len(set(expr.columns) & set(hstore.samples)), str(expression))
     data = prepare_training_data(hstore, expr, seed=cfg.seed, individual_splits=individual_splits,
                                  val_chroms=val_chroms, test_chroms=test_chroms, source=str(expression))
     ensure_writable_dir(outdir)
@@ -81,7 +86,7 @@ def evaluate(store: list[Path], expression: Path, model: Path, outdir: Path, *, 
     """Writes gene_metrics.parquet, predictions.parquet, metrics.json and plots into ``outdir``."""
     hstore = HaplotypeStore.load(store)
     bundle = load_bundle(model)
-    data = labels_for(bundle, hstore, read_table(expression, "expression"), str(expression))
+    data = labels_for(bundle, hstore, read_expression(expression), str(expression))
     metrics, preds, summary = evaluate_model(hstore, data, bundle, device=device, batch_size=batch_size,
                                              with_enet=with_enet)
     ensure_writable_dir(outdir)

@@ -39,9 +39,10 @@ import pysam
 
 from varflow.errors import VarflowError
 from varflow.io.arrays import read_npz, write_npz
+from varflow.io.contigs import normalise_chrom_names
 from varflow.io.genome import ReferenceGenome
 from varflow.io.provenance import Provenance
-from varflow.io.vcf import open_vcf, vcf_contig_resolver
+from varflow.io.vcf import open_vcf
 from varflow.s2e.haplotypes import (Copies, apply_copies, haplotype_copies, left_offset, resolve_overlaps,
                                     reverse_complement, reverse_copies)
 
@@ -69,6 +70,11 @@ class PrepareStats:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def vcf_contig_names(vcf: pysam.VariantFile) -> list[str]:
+    """The contigs an indexed VCF has records on (its index), else those its header declares."""
+    return list(vcf.index.keys()) if vcf.index is not None else list(vcf.header.contigs)
 
 
 def _gene_windows(genes: pd.DataFrame, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +165,7 @@ def prepare_chromosome(vcf_path: Path, reference_path: Path, genes: pd.DataFrame
 
     with open_vcf(vcf_path) as vcf:
         samples = list(vcf.header.samples)
-        vcf_contig = vcf_contig_resolver(vcf)(chrom)
+        vcf_contig = normalise_chrom_names([chrom], vcf_contig_names(vcf))[0]
     n = len(samples)
     if n == 0:
         raise VarflowError(f"{vcf_path}: VCF has no samples")
