@@ -74,7 +74,7 @@ def test_contract_reuses_training_imputation_and_rejects_mismatch(tmp_path):
     _, contract = featurize(fm, genes, cfg)
     contract.save(tmp_path / "c.json")
     loaded = FeatureContract.load(tmp_path / "c.json")
-    new = pd.DataFrame({"variant_id": ["chr1:1500:A:G"], "gene_id": ["g2"], "pip": [0.0], "cs": [0]})
+    new = pd.DataFrame({"variant_id": ["chr2:1500:A:G"], "gene_id": ["g2"], "pip": [0.0], "cs": [0]})
     feats, _ = featurize(new, genes, cfg, contract=loaded)
     assert feats["MAF"].iloc[0] == 0.3 and feats["con__loeuf"].iloc[0] == 0.3   # from training, not new frame
     doc2 = dict(doc, sources=doc["sources"][:2])

@@ -15,6 +15,8 @@ app = typer.Typer(help="Causal eQTL prediction: feature-weighted CatBoost, leave
                   no_args_is_help=True)
 
 CONFIG_HELP = "eqtl YAML config (sources, categories, weights, CatBoost, labels); default: packaged simulated-cohort config."
+FINEMAP_HELP = ("Fine-mapping table, format told from its columns: varflow's (variant_id, gene_id, pip, cs[, maf]), "
+                "a susieR TSV or an eQTL Catalogue credible_sets TSV; GTEx variant ids accepted")
 COHORT_HELP = "Cohort folder whose manifest resolves 'cohort:' sources in the config."
 
 
@@ -43,10 +45,10 @@ def _config(config: Optional[Path], cohort: Optional[Path], resolve_files: bool 
 @handles_errors
 def featurize(
     finemap: Optional[Path] = typer.Option(None, "--finemap",
-                                           help="Fine-mapping table (variant_id, gene_id, pip, cs[, maf]); "
-                                                "default: the config's 'finemap', else the cohort's."),
+                                           help=f"{FINEMAP_HELP}; default: the config's 'finemap', else the cohort's."),
     genes: Optional[Path] = typer.Option(None, "--genes",
-                                         help="Gene table (gene_id, chrom, tss 0-based); default: the cohort's 'genes'."),
+                                         help="Gene table (gene_id, chrom as 1 or chr1, tss 0-based); "
+                                              "default: the cohort's 'genes'."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes features.parquet and contract.json."),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     cohort: Optional[Path] = typer.Option(None, "--cohort", help=COHORT_HELP),
@@ -73,7 +75,8 @@ def featurize(
 @app.command()
 @handles_errors
 def labels(
-    finemap: Optional[Path] = typer.Option(None, "--finemap", help="Fine-mapping table; default: the config's 'finemap', else the cohort's."),
+    finemap: Optional[Path] = typer.Option(None, "--finemap",
+                                           help=f"{FINEMAP_HELP}; default: the config's 'finemap', else the cohort's."),
     outdir: Path = typer.Option(..., "--outdir", help="Writes labels.parquet and folds.txt."),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     cohort: Optional[Path] = typer.Option(None, "--cohort", help="Cohort folder naming 'finemap'."),

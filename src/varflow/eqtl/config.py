@@ -26,6 +26,9 @@ in-process pipeline, the s2e variant-effect table in ``run all``) are appended t
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,11 +200,7 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
             raise _err(where, f"labels.{key}: must be a number in [0, 1], got {labels[key]!r}")
     if not isinstance(labels["npr"], int) or labels["npr"] < 1:
         raise _err(where, f"labels.npr: must be a positive integer, got {labels['npr']!r}")
-    catboost = dict(DEFAULT_CATBOOST)
-    catboost.update(doc.get("catboost") or {})
-    for banned in ("feature_weights", "random_seed", "task_type"):
-        if banned in (doc.get("catboost") or {}):
-            raise _err(where, f"catboost.{banned}: set through 'categories', 'seed' and --device instead")
+    catboost = {**DEFAULT_CATBOOST, **_catboost_section(where, doc.get("catboost"))}
     name = str(doc.get("name", "eqtl"))
     seed = doc.get("seed", DEFAULT_SEED)
     if not isinstance(seed, int):
@@ -216,6 +215,30 @@ def parse_config(doc: dict[str, Any], *, path: Path | None = None, cohort: Any |
                       category_weights=categories, labels=labels, catboost=catboost,
                       allele_freq=allele_freq, path=path, raw=doc,
                       search=parse_search(f"{where}: search", doc.get("search")))
+
+
+@functools.lru_cache(maxsize=1)
+def catboost_parameters() -> frozenset[str]:
+    """The keyword parameters the installed CatBoostClassifier accepts (from its ``__init__`` signature)."""
+    from catboost import CatBoostClassifier
+
+    return frozenset(name for name in inspect.signature(CatBoostClassifier.__init__).parameters if name != "self")
+
+
+def _catboost_section(where: str, section: Any) -> dict[str, Any]:
+    """The config's ``catboost:`` mapping, checked key by key before anything is computed: each must be a
+    CatBoostClassifier parameter (a typo names the closest one) other than those varflow sets itself."""
+    section = section or {}
+    if not isinstance(section, dict):
+        raise _err(where, "catboost: must be a mapping of CatBoostClassifier parameters")
+    known = catboost_parameters()
+    for key in section:
+        if key in ("feature_weights", "random_seed", "task_type"):
+            raise _err(where, f"catboost.{key}: set through 'categories', 'seed' and --device instead")
+        if key not in known:
+            closest = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0)[0]
+            raise _err(where, f"catboost.{key}: not a CatBoostClassifier parameter (did you mean '{closest}'?)")
+    return dict(section)
 
 
 def parse_extra_scores(items: list[Any] | None) -> list[tuple[str, Path]]:

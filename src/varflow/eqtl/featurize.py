@@ -23,8 +23,12 @@ from varflow.eqtl.schemas import GENES
 from varflow.eqtl.variants import clean_finemap
 from varflow.errors import VarflowError
 from varflow.io.bed import read_bed
-from varflow.io.contigs import strip_chr
-from varflow.io.tables import read_table
+from varflow.io.contigs import chrom_key
+from varflow.io.finemap import read_finemap
+from varflow.io.gene_annotations import annotation_kind
+from varflow.io.gene_tss import read_gene_tss
+from varflow.io.tables import read_frame, read_table, validate
+from varflow.io.variant_ids import canonical_variant_ids, chr_style_names
 
 log = logging.getLogger("varflow")
 
@@ -34,11 +38,12 @@ def bed_overlap(chrom: np.ndarray, start: np.ndarray, end: np.ndarray, bed: pd.D
     """Per query interval [start, end) (0-based, half-open): 1.0 if any BED interval overlaps it, else 0.0
     (``value='binary'``), or the largest overlapping BED score, 0.0 when none (``value='score'``).
 
-    chrom/start/end: (N,) arrays. Contig names are compared without a 'chr' prefix. Returns (N,) float64.
+    chrom/start/end: (N,) arrays. Contig names are compared by ``chrom_key`` ('chr1' = '1', 'chrM' = 'MT').
+    Returns (N,) float64.
     """
     out = np.zeros(len(chrom), dtype=float)
-    bare_q = np.array([strip_chr(c) for c in chrom], dtype=object)
-    bare_b = bed["chrom"].map(strip_chr).to_numpy()
+    bare_q = np.array([chrom_key(c) for c in chrom], dtype=object)
+    bare_b = bed["chrom"].map(chrom_key).to_numpy()
     for contig in np.unique(bare_q):
         qi = np.flatnonzero(bare_q == contig)
         iv = bed.loc[bare_b == contig]
@@ -67,6 +72,23 @@ def bed_overlap(chrom: np.ndarray, start: np.ndarray, end: np.ndarray, bed: pd.D
     return out
 
 
+def _pair_tss(pairs: pd.DataFrame, genes: pd.DataFrame, where: str) -> np.ndarray:
+    """(N,) int64 TSS (0-based) of each cleaned pair's gene; every gene must be in ``genes`` and on the
+    pair's chromosome (gene chromosome names compared in the ``chr`` form, as the variant ids')."""
+    table = genes.drop_duplicates("gene_id").set_index("gene_id")
+    unknown = ~pairs["gene_id"].isin(table.index)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise VarflowError(f"{where}: row {i}: gene_id {pairs['gene_id'].iloc[i]!r} is not in the gene table")
+    located = table.loc[pairs["gene_id"]]
+    elsewhere = chr_style_names(located["chrom"]).to_numpy() != pairs["chrom"].to_numpy()
+    if elsewhere.any():
+        i = int(np.flatnonzero(elsewhere)[0])
+        raise VarflowError(f"{where}: row {i}: variant {pairs['variant_id'].iloc[i]} is on {pairs['chrom'].iloc[i]} "
+                           f"but gene {pairs['gene_id'].iloc[i]} is on {located['chrom'].iloc[i]} in the gene table")
+    return located["tss"].to_numpy(dtype=np.int64)
+
+
 def _score_columns(df: pd.DataFrame, source: Source, keys: tuple[str, ...], where: Path) -> list[str]:
     cols = [c for c in df.columns if c not in keys]
     if source.columns is not None:
@@ -91,7 +113,7 @@ def _source_features(pairs: pd.DataFrame, source: Source) -> tuple[dict[str, np.
                                       bed, source.value)
             continue
         if source.type == "variant_scores":
-            table = read_table(path, "variant_scores")
+            table = _with_canonical_ids(read_table(path, "variant_scores"), path)
             keys = ("variant_id", "gene_id") if "gene_id" in table.columns else ("variant_id",)
         else:
             table = read_table(path, "gene_scores")
@@ -114,12 +136,18 @@ def _source_features(pairs: pd.DataFrame, source: Source) -> tuple[dict[str, np.
     return feats, gene_level
 
 
+def _with_canonical_ids(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` with its variant_id column as ``chrN:pos:REF:ALT`` (GTEx and other spellings accepted)."""
+    return table.assign(variant_id=canonical_variant_ids(table["variant_id"], str(path)))
+
+
 def _maf(pairs: pd.DataFrame, config: EqtlConfig) -> np.ndarray:
     if "maf" in pairs.columns:
         return pairs["maf"].to_numpy(dtype=float)
     if config.allele_freq is None:
         return np.full(len(pairs), np.nan)
-    af = read_table(config.allele_freq, "allele_freq").drop_duplicates("variant_id")
+    af = _with_canonical_ids(read_table(config.allele_freq, "allele_freq"), config.allele_freq)
+    af = af.drop_duplicates("variant_id")
     return pairs[["variant_id"]].merge(af[["variant_id", "maf"]], on="variant_id", how="left")["maf"].to_numpy()
 
 
@@ -128,17 +156,13 @@ def featurize(finemap: pd.DataFrame, genes: pd.DataFrame, config: EqtlConfig, *,
               ) -> tuple[pd.DataFrame, FeatureContract]:
     """Features for every variant-gene pair of ``finemap`` (columns variant_id, gene_id, pip, cs[, maf]).
 
-    ``genes``: gene_id, tss (0-based bp). With ``contract`` (from an earlier training frame) its
-    imputation values are reused and its column order enforced; otherwise a new contract is made.
+    ``genes``: gene_id, chrom ('1' or 'chr1'), tss (0-based bp); each pair's variant must lie on its
+    gene's chromosome. With ``contract`` (from an earlier training frame) its imputation values are
+    reused and its column order enforced; otherwise a new contract is made.
     Returns (features with KEY_COLUMNS first, contract).
     """
     pairs = clean_finemap(finemap, where)
-    gene_tss = genes.drop_duplicates("gene_id").set_index("gene_id")["tss"]
-    unknown = ~pairs["gene_id"].isin(gene_tss.index)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise VarflowError(f"{where}: row {i}: gene_id {pairs['gene_id'].iloc[i]!r} is not in the gene table")
-    tss = gene_tss.loc[pairs["gene_id"]].to_numpy(dtype=np.int64)
+    tss = _pair_tss(pairs, genes, where)
     len_ref = pairs["ref"].str.len().to_numpy()
     len_alt = pairs["alt"].str.len().to_numpy()
     with np.errstate(divide="ignore"):
@@ -194,10 +218,20 @@ def featurize(finemap: pd.DataFrame, genes: pd.DataFrame, config: EqtlConfig, *,
     return out, new_contract
 
 
+def read_genes(path: Path) -> pd.DataFrame:
+    """The gene table (schema eqtl_genes), or the TSS of a GTF/GFF3/BED6 gene annotation's genes
+    (``read_gene_tss``, protein-coding genes); integer chromosome names (a TSV column of 1, 2, ...) are
+    read as text, which ``featurize`` puts in the ``chr`` form."""
+    table = read_gene_tss(path) if annotation_kind(path) is not None else read_frame(path)
+    if "chrom" in table.columns and pd.api.types.is_integer_dtype(table["chrom"]):
+        table = table.assign(chrom=table["chrom"].astype(str))
+    return validate(table, GENES, path)
+
+
 def featurize_files(finemap: Path, genes: Path, config: EqtlConfig, *, contract: Path | None = None
                     ) -> tuple[pd.DataFrame, FeatureContract]:
-    """``featurize`` on files: finemap (schema finemap) and genes (schema genes) tables."""
-    fm = read_table(finemap, "finemap")
-    gn = read_table(genes, GENES)
+    """``featurize`` on files: a fine-mapping table of any format ``read_finemap`` detects and a gene table."""
+    fm = read_finemap(finemap)
+    gn = read_genes(genes)
     existing = FeatureContract.load(contract) if contract is not None else None
     return featurize(fm, gn, config, contract=existing, where=str(finemap))

@@ -7,8 +7,10 @@ from varflow.io.schemas import Column, TableSchema
 KEY_COLUMNS = ("variant_id", "gene_id", "chrom", "pos", "ref", "alt", "pip")
 
 GENES = TableSchema(
-    "eqtl_genes", (Column("gene_id", "str"), Column("chrom", "str"), Column("tss", "int", "0-based bp")),
-    "Genes: only the TSS is used (the shared 'genes' table satisfies this).",
+    "eqtl_genes", (Column("gene_id", "str"), Column("chrom", "str", "'1' or 'chr1', 'MT' or 'chrM'"),
+                    Column("tss", "int", "0-based bp")),
+    "Genes: the TSS, and the chromosome every variant of the gene must lie on (the shared 'genes' table "
+    "satisfies this).",
 )
 
 FEATURES = TableSchema(

@@ -24,6 +24,7 @@ from varflow.eqtl.search import SEARCHED_MARKER, WeightSearch, compare_weighting
 from varflow.eqtl.train import MODEL_KINDS, chrom_order, fold_plan, join_training_data, train_loco
 from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
+from varflow.io.finemap import read_finemap
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
 
@@ -49,7 +50,7 @@ def labels_step(finemap: Path, config: EqtlConfig, outdir: Path, *, seed: int | 
     """Write ``labels.parquet``, ``folds.txt`` (chromosomes with test positives, one per line) and
     ``negatives.json`` (``labels.negatives_summary``: each gene's candidate negatives and the genes with
     fewer than ``npr``)."""
-    fm = read_table(finemap, "finemap")
+    fm = read_finemap(finemap)
     labels = make_labels(fm, config.labels, config.seed if seed is None else seed, where=str(finemap))
     negatives = negatives_summary(fm, config.labels, where=str(finemap))
     outdir = ensure_writable_dir(Path(outdir))
