@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from varflow.cli.main import app
 from varflow.io.arrays import read_npz
-from varflow.io.expression import expression_format, read_expression
 from varflow.io.contigs import normalise_chrom_names
+from varflow.io.expression import expression_format, read_expression
 from varflow.io.gene_tss import GeneTssOptions, place_genes, read_gene_tss
 from varflow.s2e.dataset import align_expression
 from varflow.s2e.steps import prepare
@@ -52,6 +52,22 @@ def write_gtf(genes: pd.DataFrame, path) -> None:
 def write_bed6(genes: pd.DataFrame, path) -> None:
     genes.assign(score=0)[["chrom", "start", "end", "gene_id", "score", "strand"]].to_csv(
         path, sep="\t", header=False, index=False)
+
+
+def test_bcf_builds_the_native_store(native, tiny_cohort, tmp_path):
+    """The cohort VCF rewritten as a BCF with a .csi index (pysam) gives the same store shard."""
+    bcf = tmp_path / "cohort.bcf"
+    with pysam.VariantFile(str(tiny_cohort.path("vcf"))) as vin, \
+            pysam.VariantFile(str(bcf), "wb", header=vin.header) as vout:
+        for record in vin:
+            vout.write(record)
+    pysam.tabix_index(str(bcf), preset="vcf", csi=True, force=True)
+    prepare(bcf, tiny_cohort.path("reference"), tiny_cohort.path("genes"), [CHROM], tmp_path / "store",
+            window=WINDOW)
+    expect, got = read_npz(native[2]), read_npz(tmp_path / "store" / f"{CHROM}.npz")
+    assert sorted(got) == sorted(expect) and got["var_pos"].size > 0
+    for key in expect:
+        np.testing.assert_array_equal(got[key], expect[key], err_msg=key)
 
 
 @pytest.mark.parametrize("kind", ["gtf", "bed"])

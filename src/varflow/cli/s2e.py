@@ -34,7 +34,7 @@ def _split_list(value: Optional[str]) -> Optional[list[str]]:
 @app.command("prepare")
 @handles_errors
 def prepare_cmd(
-    vcf: Path = typer.Option(..., "--vcf", help="Phased multi-sample VCF, bgzipped + tabix index."),
+    vcf: Path = typer.Option(..., "--vcf", help="Phased multi-sample VCF, bgzipped + tabix index, or a BCF + .csi index."),
     reference: Path = typer.Option(..., "--reference", help="Reference FASTA (chr1 / 1 names reconciled)."),
     genes: Path = typer.Option(..., "--genes", help=GENES_HELP),
     outdir: Path = typer.Option(..., "--outdir", help="Folder for <chrom>.npz shards and <chrom>.stats.json."),

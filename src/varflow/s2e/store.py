@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,21 @@ class PrepareStats:
 def vcf_contig_names(vcf: pysam.VariantFile) -> list[str]:
     """The contigs an indexed VCF has records on (its index), else those its header declares."""
     return list(vcf.index.keys()) if vcf.index is not None else list(vcf.header.contigs)
+
+
+def record_lines(path: Path, contig: str) -> Iterator[str]:
+    """The VCF text lines of ``contig``'s records: read from the tabix index of a bgzipped VCF, or, for a
+    BCF (binary, a .csi index), decoded by pysam into the same text."""
+    with pysam.VariantFile(str(path)) as vcf:
+        if vcf.format == "BCF":
+            for record in vcf.fetch(contig):
+                yield str(record)
+            return
+    tabix = pysam.TabixFile(str(path))
+    try:
+        yield from tabix.fetch(contig)
+    finally:
+        tabix.close()
 
 
 def _gene_windows(genes: pd.DataFrame, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,9 +193,9 @@ def prepare_chromosome(vcf_path: Path, reference_path: Path, genes: pd.DataFrame
     if vcf_contig is None:
         log.warning("%s: contig %s absent from the VCF; its genes get reference-only windows", vcf_path, chrom)
     else:
-        tabix = pysam.TabixFile(str(vcf_path))
+        lines = record_lines(vcf_path, vcf_contig)
         try:
-            for line_no, line in enumerate(tabix.fetch(vcf_contig)):
+            for line_no, line in enumerate(lines):
                 f = line.split("\t", 9)
                 if len(f) < 10:
                     raise VarflowError(f"{vcf_path}: {vcf_contig} record {line_no + 1}: fewer than 10 columns")
@@ -208,7 +224,7 @@ def prepare_chromosome(vcf_path: Path, reference_path: Path, genes: pd.DataFrame
                 h1_l.append(h1)
                 stats.n_records += 1
         finally:
-            tabix.close()
+            lines.close()
 
     # --- REF check against the FASTA (vectorised) -------------------------------------------------
     keep_rec = np.ones(stats.n_records, dtype=bool)
