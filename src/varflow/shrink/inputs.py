@@ -58,7 +58,7 @@ def read_sumstats(path: Path | str) -> pd.DataFrame:
     path = Path(path)
     raw = read_frame(path)
     fmt = detect_format(raw.columns)
-    mapped = map_columns(raw, fmt)
+    mapped = map_columns(raw, fmt, str(path))
     df, found, raw = mapped.frame, mapped.found, mapped.raw
     missing = [c for c in REQUIRED_SUMSTATS if c not in df.columns]
     if missing:
@@ -341,12 +341,27 @@ def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
     return panel
 
 
+def ld_snp_list(path: Path | str, snps: Path | str | None = None) -> Path:
+    """The SNP list of an NPY or text LD matrix: ``snps`` when given, else the ``.bim`` with the matrix's
+    prefix beside it, as PLINK writes them (chr22.ld, chr22.ld.gz, chr22.npy -> chr22.bim); VarflowError
+    when neither is there."""
+    if snps is not None:
+        return Path(snps)
+    path = Path(path)
+    beside = (path.with_suffix("") if path.suffix == ".gz" else path).with_suffix(".bim")
+    if not beside.exists():
+        raise VarflowError(f"{path}: an NPY/text LD matrix needs its SNP list (--snps FILE, or {beside.name} "
+                           "beside it)")
+    return beside
+
+
 def read_ld(path: Path | str, snps: Path | str | None = None, allow_band: bool = False) -> LDPanel | BandedLD:
     """Read one chromosome's LD panel and validate it.
 
     ``path``: NPZ with arrays ``r`` (J, J) and ``snp`` (J,) (+ optional ``pos``, ``a1``, ``a2``), an
     NPY matrix or a PLINK ``--r square`` text matrix (``.ld``, ``.txt``, optionally ``.gz``); the
-    latter two need ``snps`` (a .bim or SNP list, see ``read_snp_list``). With ``allow_band`` a banded
+    latter two need their SNP list: ``snps`` (a .bim or SNP list, see ``read_snp_list``), else the .bim
+    beside the matrix (``ld_snp_list``), as a cohort.yaml ``ld`` entry names it. With ``allow_band`` a banded
     LD NPZ (``varflow shrink ld-panel``) is read too, as a ``BandedLD``; both have ``submatrix(idx)``.
     """
     path = Path(path)
@@ -369,8 +384,7 @@ def read_ld(path: Path | str, snps: Path | str | None = None, allow_band: bool =
         elif snps is None:
             raise VarflowError(f"{path}: NPZ has no 'snp' array; give the SNP list with --snps")
     else:
-        if snps is None:
-            raise VarflowError(f"{path}: an NPY/text LD matrix needs its SNP list (--snps FILE)")
+        snps = ld_snp_list(path, snps)
         if path.suffix == ".npy":
             try:
                 r = np.load(path, allow_pickle=False).astype(np.float32, copy=False)

@@ -29,6 +29,8 @@ def _prov(step: str, params: dict, seed: int) -> Provenance:
     return Provenance.from_cli(f"varflow run shrink ({step})", params, seed)
 
 
+# The SNP-matching counts of each effects task kept in the figures (``inputs.match_to_ld``'s counts).
+MATCH_COUNTS = ("sumstats", "not_in_ld", "by_position", "matched", "flipped", "ambiguous", "mismatched")
 MAX_WORKERS = 4  # processes for side-by-side tasks; each holds one chromosome's dense LD (~250 MB at 7,800 SNPs)
 _BLAS_LIMIT = None  # a worker's threadpool limit, kept alive for the worker's life
 
@@ -101,9 +103,10 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
               quick: bool = False, model: Path | None = None, method: str = "nn",
               avg_block: int = 1000, restarts: int | None = None, report_statistic: str = DEFAULT_REPORT_STATISTIC,
               workers: int | None = None, ld_panel: dict[str, Path] | None = None) -> dict:
-    """Run every step; returns headline figures, seconds per step (summed over its tasks) and wall
-    seconds per phase. Every step runs on the CPU (the shipped or given ensemble predicts in numpy;
-    training is ``varflow shrink train``). As under Nextflow, independent tasks run side by side:
+    """Run every step; returns headline figures, the SNP-matching counts per trait x chromosome
+    (``matching``), seconds per step (summed over its tasks) and wall seconds per phase. Every step
+    runs on the CPU (the shipped or given ensemble predicts in numpy; training is ``varflow shrink
+    train``). As under Nextflow, independent tasks run side by side:
     effects per trait x chromosome, then per trait its clustering + gene tests, beside the joint
     clustering + multi-trait summaries; ``workers`` processes (default ``worker_count()``), each with
     one BLAS thread. The tables equal a one-process run's with one BLAS thread, value for value.
@@ -164,6 +167,8 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
                                            trait=trait))
                 effects.setdefault(trait, []).append(out)
         seconds["effects"] = sum(f.result()[1] for f in pending)
+        figures["matching"] = {f"{res['trait']}.{res['chrom']}": {k: res[k] for k in MATCH_COUNTS if k in res}
+                               for res in (f.result()[0] for f in pending)}
         wall["effects"] = time.perf_counter() - t
         figures["n_snps"] = int(sum(len(read_table(p)) for p in effects[next(iter(effects))]))
 

@@ -205,10 +205,15 @@ def read_model(path: Path) -> dict:
     return model
 
 
-def _npz_snp_list(path: Path) -> np.ndarray:
-    """Only the ``snp`` array of an LD NPZ (NPZ members load lazily: the matrix is not read)."""
+def _ld_snp_list(path: Path) -> np.ndarray:
+    """Only the SNP IDs of an LD file: an NPZ's ``snp`` array (NPZ members load lazily: the matrix is not
+    read), else the SNP list of an NPY/text matrix (``inputs.ld_snp_list``: the .bim beside it)."""
     import zipfile
 
+    from varflow.shrink.inputs import ld_snp_list, read_snp_list
+
+    if Path(path).suffix != ".npz":
+        return read_snp_list(ld_snp_list(path))["SNP"].to_numpy(dtype=str)
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "snp" not in npz.files:
@@ -219,12 +224,13 @@ def _npz_snp_list(path: Path) -> np.ndarray:
 
 
 def match_ld_files(table: "pd.DataFrame", ld: list[Path]) -> dict[str, Path]:  # noqa: F821
-    """Chromosome of ``table`` -> the LD file (NPZ with ``snp``) whose SNP list holds that chromosome's
+    """Chromosome of ``table`` -> the LD file (NPZ with ``snp``, or an NPY/text matrix with its .bim beside
+    it) whose SNP list holds that chromosome's
     effect SNPs at their ld_index. Files need not be named after chromosomes."""
     found: dict[str, Path] = {}
     li = table["ld_index"].to_numpy()
     for path in expand_paths(ld, ".npz"):
-        snp = _npz_snp_list(path)
+        snp = _ld_snp_list(path)
         for chrom in dict.fromkeys(table["CHR"]):
             on = (table["CHR"] == chrom).to_numpy()
             if chrom not in found and li[on].max() < len(snp) and np.all(snp[li[on]] == table["SNP"].to_numpy()[on]):
