@@ -54,13 +54,18 @@ REQUIRED_COHORT_INFO: dict[str, tuple[str, ...]] = {"s2e": ("chromosomes",)}
 #: same map (``alternativeCohortKeys``).
 ALTERNATIVE_COHORT_KEYS: dict[str, tuple[str, ...]] = {"shrink": ("ld", "ld_panel")}
 
+#: Keys of a simulated cohort's truth that a workflow scores its results against when present.
+TRUTH_COHORT_KEYS: dict[str, tuple[str, ...]] = {
+    "shrink": ("gwas_truth",), "s2e": ("causal_variants",), "eqtl": ("causal_variants",),
+}
+
 #: Keys that must be keyed groups ({name: path}) rather than single files.
 GROUP_KEYS = frozenset({"sumstats", "ld", "ld_panel"})
 
 #: Params the in-process run reads, per workflow (passed to that workflow's ``run_from_cohort``).
 WORKFLOW_PARAMS: dict[str, tuple[str, ...]] = {
     "shrink": ("shrink_model",),
-    "s2e": ("s2e_window", "s2e_epochs", "s2e_ref_epochs"),
+    "s2e": ("s2e_window", "s2e_epochs", "s2e_ref_epochs", "s2e_allow_unphased"),
     "eqtl": ("eqtl_config",),
 }
 
@@ -184,6 +189,42 @@ def eqtl_config_cohort_keys(config: Path | None) -> list[str]:
     return [str(s["cohort"]).partition(".")[0] for s in specs if isinstance(s, dict) and "cohort" in s]
 
 
+def workflow_cohort_keys(cohort: Cohort, workflow: str, *, eqtl_config: Any = None) -> list[str]:
+    """The manifest keys ``workflow`` reads: its required keys, the alternatives present and, for eqtl,
+    the keys its config(s) name through ``cohort:``."""
+    from varflow.eqtl.config import config_paths
+
+    keys = list(REQUIRED_COHORT_KEYS[workflow])
+    keys += [k for k in ALTERNATIVE_COHORT_KEYS.get(workflow, ()) if cohort.files.get(k) not in (None, "", {})]
+    if workflow == "eqtl":
+        for config in config_paths(eqtl_config):
+            keys += [k for k in eqtl_config_cohort_keys(config) if k not in keys]
+    return keys
+
+
+def workflow_inputs(cohort: Cohort, workflow: str, params: dict[str, Any]) -> dict[str, Path]:
+    """Every file ``workflow`` reads, by label: the manifest, the files it names for this workflow (plus
+    the simulated truth it scores against, when present; a PLINK prefix as its .bed/.bim/.fam) and the
+    files its ``params`` name."""
+    from varflow.eqtl.config import config_paths
+
+    keys = workflow_cohort_keys(cohort, workflow, eqtl_config=params.get("eqtl_config"))
+    keys += [k for k in TRUTH_COHORT_KEYS.get(workflow, ()) if k in cohort.files]
+    files = {MANIFEST_NAME: cohort.root / MANIFEST_NAME}
+    for key in keys:
+        for label, path in _manifest_entries(cohort, key, workflow).items():
+            plink = [path.with_name(path.name + ext) for ext in (".bed", ".bim", ".fam")]
+            if key == "ld_panel" and not path.exists() and plink[0].exists():
+                files.update({f"{label}{p.suffix}": p for p in plink})
+            else:
+                files[label] = path
+    if params.get("shrink_model"):
+        files["shrink_model"] = Path(params["shrink_model"])
+    if params.get("eqtl_config"):
+        files.update({f"eqtl_config.{i}": path for i, path in enumerate(config_paths(params["eqtl_config"]))})
+    return files
+
+
 def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Any = None) -> None:
     """Every file ``workflow`` needs is named in the manifest and exists (the VCF with its index).
 
@@ -198,14 +239,9 @@ def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Any = None) -> N
     for key in REQUIRED_COHORT_INFO.get(workflow, ()):
         if not cohort.info.get(key):
             raise VarflowError(f"{manifest}: no 'info.{key}' (the {workflow} workflow needs it)")
-    keys = list(REQUIRED_COHORT_KEYS[workflow])
     alternatives = ALTERNATIVE_COHORT_KEYS.get(workflow, ())
     present = [k for k in alternatives if cohort.files.get(k) not in (None, "", {})]
-    keys += present
-    if workflow == "eqtl":
-        for config in eqtl_configs:
-            keys += [k for k in eqtl_config_cohort_keys(config) if k not in keys]
-    for key in keys:
+    for key in workflow_cohort_keys(cohort, workflow, eqtl_config=eqtl_config):
         for label, path in _manifest_entries(cohort, key, workflow).items():
             if not path.exists() and not (key == "ld_panel" and path.with_name(path.name + ".bed").exists()):
                 raise VarflowError(f"{manifest}: '{label}' names {path}, which does not exist"

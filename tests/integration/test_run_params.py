@@ -103,8 +103,8 @@ def test_params_reach_each_workflow(my_data, tmp_path, monkeypatch):
                     shrink_model=str(model), s2e_window=2000, s2e_epochs=1, s2e_ref_epochs=1,
                     eqtl_config=str(cfg), s2e_args="--tiny")
     runner = CliRunner()
-    for wf in ("shrink", "s2e", "eqtl"):
-        assert runner.invoke(app, ["run", wf, "--params", str(pfile)]).exit_code == 0
+    for wf in ("shrink", "s2e", "eqtl"):  # one outdir for all three: each run replaces the last one's record
+        assert runner.invoke(app, ["run", wf, "--params", str(pfile), "--overwrite"]).exit_code == 0
     common = {"cohort": my_data, "outdir": tmp_path / "o", "seed": 9, "device": "cpu", "quick": False}
     assert calls["shrink"] == {**common, "params": {"shrink_model": str(model)}}
     assert calls["s2e"] == {**common, "params": {"s2e_window": 2000, "s2e_epochs": 1, "s2e_ref_epochs": 1}}

@@ -229,3 +229,49 @@ def test_resolve_params_run_precedence_and_nextflow_only_warning(tiny_cohort, tm
     pfile.write_text(json.dumps({"cohort": str(root)}))
     with pytest.raises(VarflowError, match="no 'outdir' in the params file and no --outdir given"):
         P.resolve_params_run("shrink", pfile)
+
+
+@pytest.mark.parametrize("given, expected", [({"s2e_allow_unphased": True}, True), ({}, False)])
+def test_s2e_allow_unphased_reaches_prepare(tiny_cohort, tmp_path, monkeypatch, given, expected):
+    """params file -> varflow run s2e -> s2e prepare's allow_unphased (default false, as in the schema)."""
+    from varflow.pipelines import run_workflow
+    from varflow.s2e import steps
+
+    c = tiny_cohort
+    root = _user_cohort(tmp_path, c, {"vcf": ("calls.vcf.gz", c.path("vcf")),
+                                      "reference": ("genome.fa", c.path("reference")),
+                                      "genes": ("genes.parquet", c.path("genes")),
+                                      "expression": ("tpm.parquet", c.path("expression"))},
+                        info={"chromosomes": ["chr1"]})
+    seen = {}
+
+    def prepare(*args, **kwargs):
+        seen.update(kwargs)
+        raise VarflowError("stopped after prepare")
+
+    monkeypatch.setattr(steps, "prepare", prepare)
+    pfile = tmp_path / "p.yaml"
+    pfile.write_text(yaml.safe_dump({"cohort": str(root), "outdir": str(tmp_path / "out"), **given}))
+    with pytest.raises(VarflowError, match="stopped after prepare"):
+        run_workflow("s2e", None, params=pfile, quick=True)
+    assert seen["allow_unphased"] is expected
+
+
+def test_workflow_inputs_are_the_files_the_workflow_reads(tiny_cohort, tmp_path):
+    """The run record's inputs: the manifest, this workflow's files (a PLINK prefix as its three files),
+    its simulated truth and the files its params name; not the other workflows' files."""
+    c = tiny_cohort
+    root = _user_cohort(tmp_path, c, {"sumstats": {"t1": ("t1.parquet", c.path("sumstats", "trait1"))},
+                                      "gwas_genes": ("g.parquet", c.path("gwas_genes")),
+                                      "gwas_truth": ("truth.parquet", c.path("gwas_truth")),
+                                      "expression": ("e.parquet", c.path("expression"))})
+    for ext in (".bed", ".bim", ".fam"):
+        (root / f"eur{ext}").write_text("")
+    doc = yaml.safe_load((root / "cohort.yaml").read_text())
+    doc["files"]["ld_panel"] = {"chr1": "eur"}
+    (root / "cohort.yaml").write_text(yaml.safe_dump(doc))
+    files = P.workflow_inputs(Cohort.load(root), "shrink", {"shrink_model": str(tmp_path)})
+    assert files == {"cohort.yaml": root / "cohort.yaml", "sumstats.t1": root / "t1.parquet",
+                     "ld_panel.chr1.bed": root / "eur.bed", "ld_panel.chr1.bim": root / "eur.bim",
+                     "ld_panel.chr1.fam": root / "eur.fam", "gwas_genes": root / "g.parquet",
+                     "gwas_truth": root / "truth.parquet", "shrink_model": tmp_path}

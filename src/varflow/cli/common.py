@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shlex
 import sys
 from typing import Any, Callable
 
@@ -43,3 +44,25 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 def provenance(command: str, params: dict[str, Any], seed: int | None = None) -> Provenance:
     """Provenance for ``varflow <command>`` run with ``params`` (the command's own option values)."""
     return Provenance.from_cli(f"varflow {command}", params, seed)
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The running ``varflow`` command as one shell line: its subcommand path and the options given on the
+    command line (defaults left out), e.g. ``varflow run shrink --cohort c --outdir o --quick``."""
+    names, node = [], ctx
+    while node.parent is not None:
+        names.append(node.info_name)
+        node = node.parent
+    words = ["varflow", *reversed(names)]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name not in ("COMMANDLINE", "ENVIRONMENT"):
+            continue
+        value = ctx.params[param.name]
+        if param.param_type_name != "option":
+            words.append(str(value))
+        elif param.is_flag:
+            words.append(param.opts[0] if value or not param.secondary_opts else param.secondary_opts[0])
+        else:
+            words += [param.opts[0], str(value)]
+    return shlex.join(words)

@@ -260,6 +260,24 @@ def _negatives(path: Path) -> str:
         "(labels/negatives.json).</p>"
 
 
+def run_records(results: Path) -> str:
+    """One row per workflow folder with a run record (run.json): status, command, start and end (UTC)."""
+    from varflow.errors import VarflowError
+    from varflow.run_record import RUN_RECORD_NAME, read_record
+
+    rows = []
+    for folder in sorted(p.parent for p in results.glob(f"*/{RUN_RECORD_NAME}")):
+        try:
+            record = read_record(folder)
+        except VarflowError as exc:
+            return note(str(exc))
+        rows.append({"workflow": folder.name, "status": record.status, "command": record.command,
+                     "started": record.started, "finished": record.finished or "", "error": record.error or ""})
+    if not rows:
+        return note(f"No run records ({RUN_RECORD_NAME}) in the workflow folders.")
+    return table(pd.DataFrame(rows))
+
+
 def provenance(results: Path) -> str:
     packages = ("varflow", "numpy", "scipy", "pandas", "pyarrow", "torch", "catboost", "scikit-learn",
                 "pysam", "msprime")
@@ -269,7 +287,7 @@ def provenance(results: Path) -> str:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    body = ["<h3>Software</h3>" + key_values(versions)]
+    body = ["<h3>Runs</h3>" + run_records(results), "<h3>Software</h3>" + key_values(versions)]
     summary = results / "summary.json"
     if summary.exists():
         s = _json(summary)

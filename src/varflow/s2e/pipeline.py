@@ -25,6 +25,9 @@ log = logging.getLogger("varflow")
 DEMO_PARAMS = {"s2e_window": 8_000, "s2e_arch": "scan", "s2e_genes_per_step": 6, "s2e_lr": 5e-3,
                "s2e_ref_epochs": 10, "s2e_epochs": 25}
 
+#: The variant-effect table in the s2e folder (``run all`` feeds it to eqtl as extra scores).
+VARIANT_EFFECTS_NAME = "variant_effects.parquet"
+
 #: quick=True sizes: a tiny model on 4 kb windows, a few short epochs (tests, demo).
 QUICK = {"window": 4_000, "ref_epochs": 2, "epochs": 3, "max_batches_per_epoch": 8, "batch_size": 16}
 
@@ -69,14 +72,14 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
                           individual_splits=Path(splits) if splits else None, resume=True, provenance=prov)
     metrics = steps.evaluate([store], expression, outdir / "model" / "model.pt", outdir / "evaluate", device=device,
                              with_enet=True, provenance=prov)
-    effects = steps.effects([store], outdir / "model" / "model.pt", outdir / "variant_effects.parquet",
+    effects = steps.effects([store], outdir / "model" / "model.pt", outdir / VARIANT_EFFECTS_NAME,
                             tracks=outdir / "gxi_tracks.npz", device=device, provenance=prov)
     if truth is not None:
-        steps.variant_truth(outdir / "variant_effects.parquet", truth, outdir / "evaluate" / "variant_truth.json")
+        steps.variant_truth(outdir / VARIANT_EFFECTS_NAME, truth, outdir / "evaluate" / "variant_truth.json")
     return {"best_epoch": summary.get("best_epoch"),
             "median_pearson_model": metrics["median_pearson_model"],
             "median_pearson_enet": metrics.get("median_pearson_enet"),
-            "variant_scores": str(outdir / "variant_effects.parquet"), "n_variant_scores": effects["n_scores"]}
+            "variant_scores": str(outdir / VARIANT_EFFECTS_NAME), "n_variant_scores": effects["n_scores"]}
 
 
 def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False,
