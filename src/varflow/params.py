@@ -65,7 +65,8 @@ GROUP_KEYS = frozenset({"sumstats", "ld", "ld_panel"})
 #: Params the in-process run reads, per workflow (passed to that workflow's ``run_from_cohort``).
 WORKFLOW_PARAMS: dict[str, tuple[str, ...]] = {
     "shrink": ("shrink_model",),
-    "s2e": ("s2e_window", "s2e_epochs", "s2e_ref_epochs", "s2e_allow_unphased"),
+    "s2e": ("s2e_window", "s2e_epochs", "s2e_ref_epochs", "s2e_allow_unphased", "s2e_max_ref_mismatch",
+            "s2e_biotypes", "s2e_strip_gene_version", "s2e_arch", "s2e_genes_per_step", "s2e_batch_size", "s2e_lr"),
     "eqtl": ("eqtl_config",),
 }
 

@@ -257,6 +257,43 @@ def test_s2e_allow_unphased_reaches_prepare(tiny_cohort, tmp_path, monkeypatch, 
     assert seen["allow_unphased"] is expected
 
 
+def test_s2e_step_options_reach_prepare_and_train(tiny_cohort, tmp_path, monkeypatch):
+    """Every s2e param of the schema reaches its step option: prepare's mismatch limit and gene options,
+    train's architecture, whole-gene steps, batch size and learning rate."""
+    from varflow.io.gene_tss import GeneTssOptions
+    from varflow.pipelines import run_workflow
+    from varflow.s2e import steps
+
+    c = tiny_cohort
+    root = _user_cohort(tmp_path, c, {"vcf": ("calls.vcf.gz", c.path("vcf")),
+                                      "reference": ("genome.fa", c.path("reference")),
+                                      "genes": ("genes.parquet", c.path("genes")),
+                                      "expression": ("tpm.parquet", c.path("expression"))},
+                        info={"chromosomes": ["chr1"]})
+    seen = {}
+
+    def train(store, expression, outdir, cfg, **kwargs):
+        seen["cfg"] = cfg
+        raise VarflowError("stopped at train")
+
+    monkeypatch.setattr(steps, "prepare", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(steps, "train", train)
+    pfile = tmp_path / "p.yaml"
+    pfile.write_text(yaml.safe_dump({"cohort": str(root), "outdir": str(tmp_path / "out"), "s2e_window": 2000,
+                                     "s2e_max_ref_mismatch": 0.05, "s2e_biotypes": "protein_coding,lncRNA",
+                                     "s2e_strip_gene_version": True, "s2e_arch": "scan", "s2e_genes_per_step": 3,
+                                     "s2e_batch_size": 8, "s2e_lr": 0.002}))
+    with pytest.raises(VarflowError, match="stopped at train"):
+        run_workflow("s2e", None, params=pfile)
+    assert seen["max_ref_mismatch"] == 0.05
+    assert seen["gene_options"] == GeneTssOptions(biotypes=("protein_coding", "lncRNA"), strip_version=True)
+    cfg = seen["cfg"]
+    assert (cfg.model.arch, cfg.model.window, cfg.genes_per_step, cfg.batch_size, cfg.lr) == ("scan", 2000, 3, 8, 0.002)
+    pfile.write_text(yaml.safe_dump({"cohort": str(root), "outdir": str(tmp_path / "out2"), "s2e_arch": "cnn"}))
+    with pytest.raises(VarflowError, match="s2e_arch"):
+        run_workflow("s2e", None, params=pfile)
+
+
 def test_workflow_inputs_are_the_files_the_workflow_reads(tiny_cohort, tmp_path):
     """The run record's inputs: the manifest, this workflow's files (a PLINK prefix as its three files),
     its simulated truth and the files its params name; not the other workflows' files."""

@@ -8,7 +8,6 @@ model) -> evaluate (held-out individuals, elastic-net baseline) -> variant-effec
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
@@ -49,9 +48,7 @@ def prepare_cmd(
     from varflow.io.gene_tss import GeneTssOptions
     from varflow.s2e.steps import prepare
 
-    gene_options = GeneTssOptions(strip_version=strip_gene_version)
-    if biotypes:
-        gene_options = replace(gene_options, biotypes=None if biotypes == "all" else tuple(_split_list(biotypes)))
+    gene_options = GeneTssOptions.from_text(biotypes, strip_gene_version)
     params = {"vcf": vcf, "reference": reference, "genes": genes, "chrom": chrom, "window": window,
               "max_ref_mismatch": max_ref_mismatch, "allow_unphased": allow_unphased,
               "biotypes": gene_options.biotypes, "strip_gene_version": strip_gene_version}

@@ -39,6 +39,14 @@ class GeneTssOptions:
     biotypes: tuple[str, ...] | None = DEFAULT_BIOTYPES
     strip_version: bool = False
 
+    @classmethod
+    def from_text(cls, biotypes: str | None, strip_version: bool = False) -> "GeneTssOptions":
+        """Options from a comma-separated biotype list ('all' keeps every gene; None or '' the default)."""
+        if not biotypes:
+            return cls(strip_version=strip_version)
+        kept = None if biotypes.strip() == "all" else tuple(b.strip() for b in biotypes.split(",") if b.strip())
+        return cls(biotypes=kept, strip_version=strip_version)
+
 
 def read_gene_tss(path: Path | str, options: GeneTssOptions = GeneTssOptions()) -> pd.DataFrame:
     """The TSS table of a gene file (see the module docstring); errors name the file, row and column."""

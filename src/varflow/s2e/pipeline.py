@@ -9,6 +9,7 @@ from typing import Any
 
 from varflow.device import resolve_device
 from varflow.io.cohort import Cohort
+from varflow.io.gene_tss import GeneTssOptions
 from varflow.io.provenance import Provenance
 from varflow.s2e import steps
 from varflow.s2e.models import ModelConfig
@@ -66,7 +67,10 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
     store = outdir / "store"
     steps.prepare(vcf, reference, genes, None, store, window=window,
                   max_ref_mismatch=float(params.get("s2e_max_ref_mismatch", 0.01)),
-                  allow_unphased=bool(params.get("s2e_allow_unphased", False)), provenance=prov)
+                  allow_unphased=bool(params.get("s2e_allow_unphased", False)),
+                  gene_options=GeneTssOptions.from_text(params.get("s2e_biotypes"),
+                                                        bool(params.get("s2e_strip_gene_version", False))),
+                  provenance=prov)
     splits = params.get("s2e_individual_splits")
     summary = steps.train([store], expression, outdir / "model", cfg, device=device,
                           individual_splits=Path(splits) if splits else None, resume=True, provenance=prov)
@@ -86,11 +90,12 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
                     params: dict[str, Any] | None = None) -> dict:
     """The s2e workflow on a cohort folder (reference, vcf, genes, expression from its manifest).
 
-    ``params`` may set sizes: ``s2e_window``, ``s2e_epochs``, ``s2e_ref_epochs`` (the Nextflow params of
-    a params file) and the in-process extras ``s2e_arch`` (sagenet | scan), ``s2e_tiny``,
-    ``s2e_batch_size``, ``s2e_genes_per_step``, ``s2e_lr``, ``s2e_dev_weight``,
-    ``s2e_max_batches_per_epoch``, ``s2e_individual_splits``, ``s2e_snvs_only``, ``s2e_max_ref_mismatch``,
-    ``s2e_allow_unphased`` (``DEMO_PARAMS`` uses some of them); a value given here beats ``quick``.
+    ``params`` may set the Nextflow params of a params file (``s2e_window``, ``s2e_epochs``,
+    ``s2e_ref_epochs``, ``s2e_allow_unphased``, ``s2e_max_ref_mismatch``, ``s2e_biotypes``,
+    ``s2e_strip_gene_version``, ``s2e_arch`` (sagenet | scan), ``s2e_genes_per_step``, ``s2e_batch_size``,
+    ``s2e_lr``) and the in-process extras ``s2e_tiny``, ``s2e_dev_weight``, ``s2e_max_batches_per_epoch``,
+    ``s2e_individual_splits``, ``s2e_snvs_only`` (``DEMO_PARAMS`` uses some of them); a value given here
+    beats ``quick``.
     A simulated cohort's ``causal_variants`` truth is scored against (evaluate/variant_truth.json).
     """
     truth = cohort.path("causal_variants") if "causal_variants" in cohort.files else None
