@@ -231,18 +231,22 @@ def test_resolve_params_run_precedence_and_nextflow_only_warning(tiny_cohort, tm
         P.resolve_params_run("shrink", pfile)
 
 
+def _s2e_cohort(c, tmp_path):
+    """A user's cohort folder with the tiny cohort's s2e inputs under their own names."""
+    return _user_cohort(tmp_path, c, {"vcf": ("calls.vcf.gz", c.path("vcf")),
+                                      "reference": ("genome.fa", c.path("reference")),
+                                      "genes": ("genes.parquet", c.path("genes")),
+                                      "expression": ("tpm.parquet", c.path("expression"))},
+                        info={"chromosomes": ["chr1"]})
+
+
 @pytest.mark.parametrize("given, expected", [({"s2e_allow_unphased": True}, True), ({}, False)])
 def test_s2e_allow_unphased_reaches_prepare(tiny_cohort, tmp_path, monkeypatch, given, expected):
     """params file -> varflow run s2e -> s2e prepare's allow_unphased (default false, as in the schema)."""
     from varflow.pipelines import run_workflow
     from varflow.s2e import steps
 
-    c = tiny_cohort
-    root = _user_cohort(tmp_path, c, {"vcf": ("calls.vcf.gz", c.path("vcf")),
-                                      "reference": ("genome.fa", c.path("reference")),
-                                      "genes": ("genes.parquet", c.path("genes")),
-                                      "expression": ("tpm.parquet", c.path("expression"))},
-                        info={"chromosomes": ["chr1"]})
+    root = _s2e_cohort(tiny_cohort, tmp_path)
     seen = {}
 
     def prepare(*args, **kwargs):
@@ -264,12 +268,7 @@ def test_s2e_step_options_reach_prepare_and_train(tiny_cohort, tmp_path, monkeyp
     from varflow.pipelines import run_workflow
     from varflow.s2e import steps
 
-    c = tiny_cohort
-    root = _user_cohort(tmp_path, c, {"vcf": ("calls.vcf.gz", c.path("vcf")),
-                                      "reference": ("genome.fa", c.path("reference")),
-                                      "genes": ("genes.parquet", c.path("genes")),
-                                      "expression": ("tpm.parquet", c.path("expression"))},
-                        info={"chromosomes": ["chr1"]})
+    root = _s2e_cohort(tiny_cohort, tmp_path)
     seen = {}
 
     def train(store, expression, outdir, cfg, **kwargs):
