@@ -26,3 +26,8 @@ def open_vcf(path: Path | str) -> pysam.VariantFile:
 def vcf_samples(path: Path | str) -> list[str]:
     with open_vcf(path) as vcf:
         return list(vcf.header.samples)
+
+
+def vcf_contig_names(vcf: pysam.VariantFile) -> list[str]:
+    """The contigs an indexed VCF has records on (its index), else those its header declares."""
+    return list(vcf.index.keys()) if vcf.index is not None else list(vcf.header.contigs)

@@ -37,13 +37,9 @@ def predict_grid(model: PersonalModel, store: HaplotypeStore, genes: np.ndarray,
         with autocast(device, amp):
             e = torch.cat([model.trunk(windows[lo:lo + batch_size].to(device))
                            for lo in range(0, windows.shape[0], batch_size)])
-        with torch.autocast(device_type=e.device.type, enabled=False):
-            e = e.float()
-            z_ref = model.shared(e[:1])
-            index = batch["hap_index"].to(device)
-            z_pers = model.shared(0.5 * (e[1:][index[:, 0]] + e[1:][index[:, 1]]))
-            mean[j] = float(model.mean_head(z_ref).squeeze())
-            dev[j] = model.deviation(z_pers, z_ref.expand(z_pers.shape[0], -1)).cpu().numpy()
+        m, d = model.heads(e[:1], batch["ref_index"].to(device), e[1:], batch["hap_index"].to(device))
+        mean[j] = float(m[0])
+        dev[j] = d.cpu().numpy()
     return mean, dev
 
 

@@ -207,10 +207,16 @@ class PersonalModel(nn.Module):
         # were normalised differently and personal - reference carried a batch-dependent offset
         # (measured ~10x a single SNV's difference, on haplotypes equal to the reference).
         e = self.trunk(torch.cat((ref, haps), dim=0))
+        return self.heads(e[:g], ref_index, e[g:], hap_index)
+
+    def heads(self, e_ref: torch.Tensor, ref_index: torch.Tensor, e_haps: torch.Tensor, hap_index: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trunk embeddings of the references (G_b, C) and haplotypes (H, C) -> (mean (B,), deviation (B,))
+        of the items ``ref_index`` (B,) / ``hap_index`` (B, 2) pick, as ``forward``."""
         # the heads are small; in float32 the personal - reference difference survives bf16 autocast
-        with torch.autocast(device_type=e.device.type, enabled=False):
-            z_ref = self.shared(e[:g])[ref_index]
-            e_haps = e[g:]
+        with torch.autocast(device_type=e_ref.device.type, enabled=False):
+            e_ref, e_haps = e_ref.float(), e_haps.float()
+            z_ref = self.shared(e_ref)[ref_index]
             z_pers = self.shared(0.5 * (e_haps[hap_index[:, 0]] + e_haps[hap_index[:, 1]]))
             return self.mean_head(z_ref).squeeze(1), self.deviation(z_pers, z_ref)
 

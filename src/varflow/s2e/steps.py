@@ -17,12 +17,12 @@ from varflow.io.gene_tss import GeneTssOptions, place_genes, read_gene_tss
 from varflow.io.genome import ReferenceGenome
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table, write_table
-from varflow.io.vcf import open_vcf
+from varflow.io.vcf import open_vcf, vcf_contig_names
 from varflow.s2e.evaluate import evaluate_model, labels_for, restore_variant_options, write_plots
 from varflow.s2e.models import model_from_bundle
 from varflow.s2e.schemas import GENE_METRICS, PREDICTIONS
 from varflow.s2e.splits import check_individual_count
-from varflow.s2e.store import HaplotypeStore, prepare_chromosome, vcf_contig_names
+from varflow.s2e.store import HaplotypeStore, prepare_chromosome
 from varflow.s2e.train import TrainConfig, load_bundle, prepare_training_data, train_models
 from varflow.s2e.variant_effects import SCORE_COLUMNS, variant_effects
 from varflow.s2e.variant_truth import score_against_truth

@@ -43,7 +43,7 @@ from varflow.io.arrays import read_npz, write_npz
 from varflow.io.contigs import normalise_chrom_names
 from varflow.io.genome import ReferenceGenome
 from varflow.io.provenance import Provenance
-from varflow.io.vcf import open_vcf
+from varflow.io.vcf import open_vcf, vcf_contig_names
 from varflow.s2e.haplotypes import (Copies, apply_copies, haplotype_copies, left_offset, resolve_overlaps,
                                     reverse_complement, reverse_copies)
 
@@ -73,19 +73,14 @@ class PrepareStats:
         return asdict(self)
 
 
-def vcf_contig_names(vcf: pysam.VariantFile) -> list[str]:
-    """The contigs an indexed VCF has records on (its index), else those its header declares."""
-    return list(vcf.index.keys()) if vcf.index is not None else list(vcf.header.contigs)
-
-
-def record_lines(path: Path, contig: str) -> Iterator[str]:
+def record_lines(path: Path, contig: str, bcf: bool) -> Iterator[str]:
     """The VCF text lines of ``contig``'s records: read from the tabix index of a bgzipped VCF, or, for a
-    BCF (binary, a .csi index), decoded by pysam into the same text."""
-    with pysam.VariantFile(str(path)) as vcf:
-        if vcf.format == "BCF":
+    BCF (``bcf``: binary, a .csi index), decoded by pysam into the same text."""
+    if bcf:
+        with pysam.VariantFile(str(path)) as vcf:
             for record in vcf.fetch(contig):
                 yield str(record)
-            return
+        return
     tabix = pysam.TabixFile(str(path))
     try:
         yield from tabix.fetch(contig)
@@ -182,6 +177,7 @@ def prepare_chromosome(vcf_path: Path, reference_path: Path, genes: pd.DataFrame
     with open_vcf(vcf_path) as vcf:
         samples = list(vcf.header.samples)
         vcf_contig = normalise_chrom_names([chrom], vcf_contig_names(vcf))[0]
+        bcf = vcf.format == "BCF"
     n = len(samples)
     if n == 0:
         raise VarflowError(f"{vcf_path}: VCF has no samples")
@@ -193,7 +189,7 @@ def prepare_chromosome(vcf_path: Path, reference_path: Path, genes: pd.DataFrame
     if vcf_contig is None:
         log.warning("%s: contig %s absent from the VCF; its genes get reference-only windows", vcf_path, chrom)
     else:
-        lines = record_lines(vcf_path, vcf_contig)
+        lines = record_lines(vcf_path, vcf_contig, bcf)
         try:
             for line_no, line in enumerate(lines):
                 f = line.split("\t", 9)
