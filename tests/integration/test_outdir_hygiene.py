@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from varflow.cli.main import app
 from varflow.run_record import RUN_RECORD_NAME, RunRecord
 
+from cli_checks import assert_one_line_error
+
 
 def _gwas_cohort(tiny_cohort, root: Path, traits: list[str]) -> Path:
     """A user's shrink folder: the tiny cohort's GWAS of ``traits`` on chr3 (files linked, manifest by hand)."""
@@ -58,12 +60,6 @@ def _record(folder: Path) -> dict:
     return json.loads((folder / RUN_RECORD_NAME).read_text())
 
 
-def _one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 1, result.output
-    assert result.output.startswith("varflow: error: ") and result.output.count("\n") == 1, result.output
-    for fragment in fragments:
-        assert fragment in result.output, result.output
-
 
 def test_one_trait_into_two_trait_folder_refuses_then_overwrite_replaces(cohorts, tmp_path):
     out = tmp_path / "results" / "shrink"
@@ -76,7 +72,7 @@ def test_one_trait_into_two_trait_folder_refuses_then_overwrite_replaces(cohorts
     before = _snapshot(tmp_path / "results")
 
     refused = _shrink(cohorts["one"], out)
-    _one_line_error(refused, f"{out}: holds the results of another run", f"started {first['started']}",
+    assert_one_line_error(refused, f"{out}: holds the results of another run", f"started {first['started']}",
                     first["command"], "params (cohort)", "inputs (", "--overwrite")
     assert _snapshot(tmp_path / "results") == before  # nothing written or deleted
 
@@ -118,7 +114,7 @@ def test_identical_rerun_is_allowed_and_the_record_holds_the_run(cohorts, tmp_pa
     # a changed input file is
     manifest = cohorts["two"] / "cohort.yaml"
     manifest.write_text(manifest.read_text() + "# edited\n")
-    _one_line_error(_shrink(cohorts["two"], out, "--seed", "4"), "its inputs (cohort.yaml) differ")
+    assert_one_line_error(_shrink(cohorts["two"], out, "--seed", "4"), "its inputs (cohort.yaml) differ")
 
 
 def test_failed_run_is_recorded_failed(tiny_cohort, tmp_path):
@@ -141,14 +137,14 @@ def test_results_without_a_record_and_unsafe_overwrites_are_refused(cohorts, tmp
     out = tmp_path / "shrink"
     out.mkdir()
     (out / "old.parquet").write_text("from before run records")
-    _one_line_error(_shrink(cohorts["two"], out), f"{out}: holds results without a run record (run.json)")
+    assert_one_line_error(_shrink(cohorts["two"], out), f"{out}: holds results without a run record (run.json)")
     assert (out / "old.parquet").exists()
     # --overwrite never clears a folder holding this run's inputs, nor one holding other workflows' folders
-    _one_line_error(_shrink(cohorts["two"], tmp_path, "--overwrite"), f"{tmp_path}: holds this run's input")
+    assert_one_line_error(_shrink(cohorts["two"], tmp_path, "--overwrite"), f"{tmp_path}: holds this run's input")
     results = tmp_path / "results"
     (results / "s2e").mkdir(parents=True)
     (results / "s2e" / RUN_RECORD_NAME).write_text("{}")
-    _one_line_error(_shrink(cohorts["two"], results, "--overwrite"), f"{results}: holds other folders' results")
+    assert_one_line_error(_shrink(cohorts["two"], results, "--overwrite"), f"{results}: holds other folders' results")
     assert (results / "s2e" / RUN_RECORD_NAME).exists()
 
 

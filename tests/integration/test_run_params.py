@@ -17,6 +17,8 @@ from varflow.cli.main import app
 from varflow.io.tables import read_provenance, read_table
 from varflow.shrink import schemas
 
+from cli_checks import assert_one_line_error
+
 
 def _copy(src: Path, dst: Path) -> str:
     shutil.copy(src, dst)
@@ -50,12 +52,6 @@ def _params(tmp_path: Path, **params) -> Path:
     path.write_text(yaml.safe_dump(params))
     return path
 
-
-def _one_line_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    assert result.output.startswith("varflow: error: ") and result.output.count("\n") == 1, result.output
-    for fragment in fragments:
-        assert fragment in result.output, result.output
 
 
 def test_shrink_runs_from_a_params_file(my_data, tmp_path):
@@ -123,22 +119,22 @@ def test_bad_params_files_give_one_line_errors(my_data, tmp_path):
                                    str(tmp_path / "never")])
 
     pfile = tmp_path / "my_params.yaml"
-    _one_line_error(run("shrink", cohort=str(my_data), s2e_windw=8000),
+    assert_one_line_error(run("shrink", cohort=str(my_data), s2e_windw=8000),
                     f"{pfile}: param 's2e_windw' is not a param of the pipeline")
-    _one_line_error(run("s2e", cohort=str(my_data), s2e_epochs="ten"),
+    assert_one_line_error(run("s2e", cohort=str(my_data), s2e_epochs="ten"),
                     f"{pfile}: param 's2e_epochs': 'ten' is not of type 'integer'")
-    _one_line_error(run("s2e", cohort=str(my_data), s2e_window=-5),
+    assert_one_line_error(run("s2e", cohort=str(my_data), s2e_window=-5),
                     f"{pfile}: param 's2e_window': -5 is less than the minimum of 100")
-    _one_line_error(run("eqtl", seed=1), f"{pfile}: param 'cohort' is missing")
-    _one_line_error(run("eqtl", cohort=str(tmp_path / "elsewhere")), "param 'cohort':", "does not exist")
+    assert_one_line_error(run("eqtl", seed=1), f"{pfile}: param 'cohort' is missing")
+    assert_one_line_error(run("eqtl", cohort=str(tmp_path / "elsewhere")), "param 'cohort':", "does not exist")
     manifest = my_data / "cohort.yaml"
     # eqtl with the packaged config reads annotation keys this folder does not have
-    _one_line_error(run("eqtl", cohort=str(my_data)), f"{manifest}: no 'regulatory_bed' (the eqtl workflow needs it)")
+    assert_one_line_error(run("eqtl", cohort=str(my_data)), f"{manifest}: no 'regulatory_bed' (the eqtl workflow needs it)")
     doc = yaml.safe_load(manifest.read_text())
     del doc["files"]["gwas_genes"]
     manifest.write_text(yaml.safe_dump(doc))
-    _one_line_error(run("shrink", cohort=str(my_data)), f"{manifest}: no 'gwas_genes' (the shrink workflow needs it)")
+    assert_one_line_error(run("shrink", cohort=str(my_data)), f"{manifest}: no 'gwas_genes' (the shrink workflow needs it)")
     (my_data / "tpm.parquet").unlink()
-    _one_line_error(run("s2e", cohort=str(my_data)),
+    assert_one_line_error(run("s2e", cohort=str(my_data)),
                     f"{manifest}: 'expression' names {my_data / 'tpm.parquet'}, which does not exist")
     assert not (tmp_path / "never").exists()  # nothing started
