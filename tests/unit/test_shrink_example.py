@@ -17,8 +17,9 @@ def test_windows_tile_the_snp_span_and_skip_empty_ones():
 
 
 def test_reached_counts_the_panel_snps_that_reach_the_shrinkage():
-    reached = Reached({"sumstats": 200, "not_in_ld": 10, "matched": 180, "flipped": 50, "ambiguous": 9,
-                       "mismatched": 1})
+    reached = Reached({"sumstats": 200, "not_in_ld": 10, "matched": 180, "flipped": 50, "by_frequency": 4,
+                       "ambiguous": 9, "mismatched": 1})
     assert reached.in_panel == 190 and reached.fraction == 180 / 190
     assert reached.line().startswith("matching: 200 sumstats SNPs on chr22, 190 in the panel, 180 reach the "
-                                     "shrinkage (94.7%): 50 with alleles flipped, 9 strand-ambiguous dropped")
+                                     "shrinkage (94.7%): 50 with alleles flipped, 4 A/T or C/G oriented by "
+                                     "allele frequency, 9 strand-ambiguous dropped")

@@ -72,6 +72,52 @@ def test_match_flips_swapped_and_drops_ambiguous():
     assert m.counts["ambiguous"] == 1 and m.counts["mismatched"] == 1 and m.counts["flipped"] == 2
 
 
+def _palindromic_panel(freq):
+    """Four A/T SNPs with the panel's a1 = A at the given a1 frequencies."""
+    n = len(freq)
+    r = np.eye(n, dtype=np.float32)
+    snp = np.array([f"rs{i}" for i in range(n)])
+    return LDPanel(r, snp, np.arange(1, n + 1) * 100, np.array(["A"] * n), np.array(["T"] * n), "panel",
+                   np.asarray(freq, dtype=float))
+
+
+def test_frequencies_orient_strand_ambiguous_snps():
+    # panel a1 = A at frequency 0.8 (so T at 0.2) everywhere; the GWAS reports:
+    # 0: A1=T at 0.2 -> T is the panel's a2 on the same strand: flip (letters alone: ambiguous, dropped)
+    # 1: A1=T at 0.8 -> T is the complement of the panel's A (other strand): keep as is
+    # 2: A1=A at 0.2 -> A is the complement of the panel's T: flip (letters alone: kept unflipped)
+    # 3: A1=T at 0.55 vs the panel's 0.8: MAF >= AMBIGUOUS_MAF, letters decide: swap needed -> dropped
+    panel = _palindromic_panel([0.8, 0.8, 0.8, 0.8])
+    ss = pd.DataFrame({"SNP": panel.snp, "A1": ["T", "T", "A", "T"], "A2": ["A", "A", "T", "A"],
+                       "EAF": [0.2, 0.8, 0.2, 0.55], "BETA": 0.5, "SE": 0.1, "CHR": "1"})
+    m = match_to_ld(ss, panel, "1", min_fraction=0.1)
+    assert list(m.ld_index) == [0, 1, 2]
+    np.testing.assert_allclose(m.beta, [-0.5, 0.5, -0.5])
+    assert m.counts["by_frequency"] == 3 and m.counts["ambiguous"] == 1 and m.counts["flipped"] == 2
+
+
+def test_without_both_frequencies_strand_ambiguous_snps_follow_the_letters():
+    panel = _palindromic_panel([0.8, 0.8])
+    ss = pd.DataFrame({"SNP": panel.snp, "A1": ["T", "A"], "A2": ["A", "T"], "BETA": 0.5, "SE": 0.1, "CHR": "1"})
+    m = match_to_ld(ss, panel, "1", min_fraction=0.1)
+    assert list(m.ld_index) == [1] and m.counts["ambiguous"] == 1 and m.counts["by_frequency"] == 0
+    panel.freq = None
+    m = match_to_ld(ss.assign(EAF=[0.2, 0.2]), panel, "1", min_fraction=0.1)
+    assert list(m.ld_index) == [1] and m.counts["by_frequency"] == 0
+    np.testing.assert_allclose(m.beta, [0.5])
+
+
+def test_ld_npz_freq_is_read_and_checked(tmp_path):
+    panel = _panel(3)
+    path = tmp_path / "ld.npz"
+    write_npz(path, {"r": panel.r, "snp": panel.snp, "pos": panel.pos, "a1": panel.a1, "a2": panel.a2,
+                     "freq": np.array([0.1, 0.5, 0.9])})
+    np.testing.assert_allclose(read_ld(path).freq, [0.1, 0.5, 0.9])
+    write_npz(path, {"r": panel.r, "snp": panel.snp, "freq": np.array([0.1, 1.5, 0.9])})
+    with pytest.raises(VarflowError, match="'freq' must hold one a1 frequency in \\[0, 1\\] per SNP"):
+        read_ld(path)
+
+
 def test_too_few_matches_is_an_error():
     panel = _panel()
     ss = pd.DataFrame({"CHR": "1", "SNP": ["nope1", "nope2", panel.snp[0]], "A1": "A", "A2": "G",

@@ -160,6 +160,8 @@ def test_plink_panel_gives_the_dense_route_blocks_block_ld_and_band(panel, tmp_p
     assert table.drop(columns=[]).equals(d_table)
     np.testing.assert_array_equal(blocks.snp, panel["snps"]["SNP"].to_numpy(str))
     np.testing.assert_array_equal(blocks.a1, panel["snps"]["A1"].to_numpy(str))
+    # the A1 frequency over called genotypes, which matching uses to orient A/T and C/G SNPs
+    np.testing.assert_allclose(blocks.freq, np.nanmean(panel["dosage"].astype(np.float64), axis=0) / 2, rtol=1e-9)
     for mine, theirs in zip(blocks.blocks, d_blocks.blocks):
         np.testing.assert_allclose(mine, theirs, atol=1e-5)
     assert isinstance(band, BandedLD) and band.width == N_SNPS - 1

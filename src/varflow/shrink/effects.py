@@ -36,7 +36,7 @@ def shrink_effects(sumstats: pd.DataFrame, block_ld: BlockLD, method: str = "nn"
     SNP's SE (PRIOR_VAR = the refined prior variances); ``enet``: per block.
     """
     panel = LDPanel(np.empty((0, 0), np.float32), block_ld.snp, block_ld.pos, block_ld.a1, block_ld.a2,
-                    where + " vs LD")
+                    where + " vs LD", block_ld.freq)
     matched = match_to_ld(sumstats, panel, block_ld.chrom, where=where)
     blocks, block_of = matched_blocks(block_ld, matched)
     prior_var = None

@@ -101,8 +101,8 @@ class Reached:
         c = self.counts
         return (f"matching: {c['sumstats']:,} sumstats SNPs on {CHROM}, {self.in_panel:,} in the panel, "
                 f"{c['matched']:,} reach the shrinkage ({100 * self.fraction:.1f}%): {c.get('flipped', 0):,} with "
-                f"alleles flipped, {c.get('ambiguous', 0):,} strand-ambiguous dropped, {c.get('mismatched', 0):,} "
-                "mismatched dropped")
+                f"alleles flipped, {c.get('by_frequency', 0):,} A/T or C/G oriented by allele frequency, "
+                f"{c.get('ambiguous', 0):,} strand-ambiguous dropped, {c.get('mismatched', 0):,} mismatched dropped")
 
 
 def top_windows(gene_tests: Path, n: int = 5) -> pd.DataFrame:

@@ -104,7 +104,8 @@ def read_sumstats(path: Path | str) -> pd.DataFrame:
 @dataclass
 class LDPanel:
     """One chromosome's LD: ``r`` (J, J) float32 signed correlations of the ``a1`` allele dosages,
-    ``snp`` (J,) IDs in LD order, ``pos`` (J,) int64 1-based or None, ``a1``/``a2`` (J,) or None."""
+    ``snp`` (J,) IDs in LD order, ``pos`` (J,) int64 1-based or None, ``a1``/``a2`` (J,) or None,
+    ``freq`` (J,) float64 the panel's ``a1`` frequency or None (it resolves A/T, C/G SNPs' strands)."""
 
     r: np.ndarray
     snp: np.ndarray
@@ -112,6 +113,7 @@ class LDPanel:
     a1: np.ndarray | None
     a2: np.ndarray | None
     source: str
+    freq: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -124,7 +126,7 @@ class LDPanel:
     def subset(self, idx: np.ndarray) -> "LDPanel":
         pick = lambda a: None if a is None else a[idx]  # noqa: E731
         return LDPanel(self.r[np.ix_(idx, idx)], self.snp[idx], pick(self.pos), pick(self.a1),
-                       pick(self.a2), self.source)
+                       pick(self.a2), self.source, pick(self.freq))
 
 
 def check_unique_snps(snp: np.ndarray, where: str) -> None:
@@ -358,7 +360,7 @@ def ld_snp_list(path: Path | str, snps: Path | str | None = None) -> Path:
 def read_ld(path: Path | str, snps: Path | str | None = None, allow_band: bool = False) -> LDPanel | BandedLD:
     """Read one chromosome's LD panel and validate it.
 
-    ``path``: NPZ with arrays ``r`` (J, J) and ``snp`` (J,) (+ optional ``pos``, ``a1``, ``a2``), an
+    ``path``: NPZ with arrays ``r`` (J, J) and ``snp`` (J,) (+ optional ``pos``, ``a1``, ``a2``, ``freq``), an
     NPY matrix or a PLINK ``--r square`` text matrix (``.ld``, ``.txt``, optionally ``.gz``); the
     latter two need their SNP list: ``snps`` (a .bim or SNP list, see ``read_snp_list``), else the .bim
     beside the matrix (``ld_snp_list``), as a cohort.yaml ``ld`` entry names it. With ``allow_band`` a banded
@@ -367,7 +369,7 @@ def read_ld(path: Path | str, snps: Path | str | None = None, allow_band: bool =
     path = Path(path)
     if not path.exists():
         raise VarflowError(f"{path}: file not found")
-    pos = a1 = a2 = None
+    pos = a1 = a2 = freq = None
     if path.suffix == ".npz" and is_band_file(path):
         if not allow_band:
             raise VarflowError(f"{path}: a banded LD file (from ld-panel) holds no dense matrix; its blocks are in "
@@ -381,6 +383,7 @@ def read_ld(path: Path | str, snps: Path | str | None = None, allow_band: bool =
             pos = arrays["pos"].astype(np.int64) if "pos" in arrays else None
             a1 = np.char.upper(arrays["a1"].astype(str)) if "a1" in arrays else None
             a2 = np.char.upper(arrays["a2"].astype(str)) if "a2" in arrays else None
+            freq = arrays["freq"].astype(np.float64) if "freq" in arrays else None
         elif snps is None:
             raise VarflowError(f"{path}: NPZ has no 'snp' array; give the SNP list with --snps")
     else:
@@ -398,7 +401,9 @@ def read_ld(path: Path | str, snps: Path | str | None = None, allow_band: bool =
         pos = table["POS"].to_numpy(np.int64) if "POS" in table else pos
         a1 = table["A1"].to_numpy(dtype=str) if "A1" in table else a1
         a2 = table["A2"].to_numpy(dtype=str) if "A2" in table else a2
-    return validate_ld(LDPanel(r, snp, pos, a1, a2, str(path)))
+    if freq is not None and (freq.shape != snp.shape or np.any((freq < 0) | (freq > 1))):
+        raise VarflowError(f"{path}: 'freq' must hold one a1 frequency in [0, 1] per SNP ({len(snp)})")
+    return validate_ld(LDPanel(r, snp, pos, a1, a2, str(path), freq))
 
 
 def read_genes(path: Path | str) -> pd.DataFrame:
@@ -493,8 +498,12 @@ class Matched:
     counts: dict
 
 
+#: A/T and C/G SNPs take their strand from allele frequencies only when the minor allele frequency is
+#: below this on both sides: nearer 0.5 the two orientations' frequencies cannot be told apart.
+AMBIGUOUS_MAF = 0.4
 WARN_DROPPED_FRACTION = 0.01  # above this share of a chromosome's SNPs dropped, a warning names the reasons
-DROP_REASONS = {"not_in_ld": "not in the LD panel", "ambiguous": "strand-ambiguous (A/T, C/G) needing a swap",
+DROP_REASONS = {"not_in_ld": "not in the LD panel",
+                "ambiguous": "strand-ambiguous (A/T, C/G) needing a swap, frequencies not resolving it",
                 "mismatched": "with alleles other than the panel's"}
 
 
@@ -505,8 +514,11 @@ def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction
     A sumstats SNP whose ID is absent is also tried as ``chr:pos:alt:ref`` when its ID has that form
     (swapped-allele IDs), then by position and alleles when both sides have them (``by_position``:
     rsIDs on one side, chr:pos:ref:alt on the other). Alleles equal -> kept; swapped -> kept with beta negated; reverse-strand
-    complement (non-palindromic only) -> kept; palindromic (A/T, C/G) SNPs that would need a swap are
-    strand-ambiguous and dropped; anything else is a mismatch and dropped. Raises VarflowError when
+    complement (non-palindromic only) -> kept. Palindromic (A/T, C/G) SNPs take their orientation from
+    the allele frequencies when both sides have them and both MAFs are below ``AMBIGUOUS_MAF``
+    (``by_frequency``, flipped where the effect allele is the panel's a2); otherwise equal alleles are
+    kept as they are and those that would need a swap are strand-ambiguous and dropped. Anything else
+    is a mismatch and dropped. Raises VarflowError when
     fewer than ``min_fraction`` of min(#sumstats SNPs on chrom, #LD SNPs) match.
     """
     on_chrom = sumstats[sumstats["CHR"].map(strip_chr) == strip_chr(chrom)]
@@ -544,12 +556,13 @@ def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction
         pal = _is_palindromic(s1, s2)
         comp_same = ~pal & (c1 == l1) & (c2 == l2)
         comp_swap = ~pal & (c1 == l2) & (c2 == l1)
-        ambiguous = pal & swap & ~same
-        flip = (swap | comp_swap) & ~ambiguous & ~same
-        ok = same | comp_same | flip
+        by_freq, a1_is_panel_a1 = _strand_by_frequency(rows, panel, li, pal & (same | swap))
+        ambiguous = pal & swap & ~same & ~by_freq
+        flip = ((swap | comp_swap) & ~pal & ~same) | (by_freq & ~a1_is_panel_a1)
+        ok = same | comp_same | flip | by_freq
         beta[flip] = -beta[flip]
         keep = ok
-        counts.update(flipped=int(flip.sum()), ambiguous=int(ambiguous.sum()),
+        counts.update(flipped=int(flip.sum()), ambiguous=int(ambiguous.sum()), by_frequency=int(by_freq.sum()),
                       mismatched=int((~ok & ~ambiguous).sum()))
     dup = pd.Series(li[keep]).duplicated().to_numpy()
     if dup.any():
@@ -566,6 +579,26 @@ def match_to_ld(sumstats: pd.DataFrame, panel: LDPanel, chrom: str, min_fraction
         raise VarflowError(f"{where}: only {counts['matched']} of {len(on_chrom)} SNPs on {chrom} match the LD "
                            f"panel {panel.source} by ID and alleles ({counts})")
     return Matched(li[order], beta[order], se[order], counts)
+
+
+def _strand_by_frequency(rows: pd.DataFrame, panel: LDPanel, li: np.ndarray,
+                         palindromic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orientation of the A/T and C/G SNPs read from allele frequencies: where ``palindromic`` (m,) and
+    both the summary statistics' effect-allele frequency (EAF) and the panel's a1 frequency are known
+    with minor allele frequency below ``AMBIGUOUS_MAF``, the effect allele is the panel's a1 when its
+    frequency is nearer the panel's a1 frequency than the a2 frequency. Returns ``resolved`` (m,) bool
+    and ``a1_is_panel_a1`` (m,) bool (meaningful where resolved); nothing resolves without both
+    frequencies."""
+    resolved = np.zeros(len(rows), dtype=bool)
+    if panel.freq is None or "EAF" not in rows.columns:
+        return resolved, resolved.copy()
+    f = pd.to_numeric(rows["EAF"], errors="coerce").to_numpy(dtype=float)
+    p = panel.freq[li]
+    a1_is_panel_a1 = np.abs(f - p) < np.abs(f - (1 - p))
+    with np.errstate(invalid="ignore"):
+        resolved = (palindromic & np.isfinite(f) & np.isfinite(p) & (np.minimum(f, 1 - f) < AMBIGUOUS_MAF)
+                    & (np.minimum(p, 1 - p) < AMBIGUOUS_MAF))
+    return resolved, a1_is_panel_a1
 
 
 def _allele_key(pos, a: np.ndarray, b: np.ndarray) -> list[tuple]:

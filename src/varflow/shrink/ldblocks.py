@@ -195,7 +195,8 @@ from varflow.io.provenance import Provenance  # noqa: E402
 @dataclass
 class BlockLD:
     """A chromosome's LD split in blocks: ``snp``/``pos``/``a1``/``a2`` (J,) in LD order, ``starts``/``ends``
-    (B,) index ranges, ``blocks`` list of (m_b, m_b) float32 matrices."""
+    (B,) index ranges, ``blocks`` list of (m_b, m_b) float32 matrices, ``freq`` (J,) float64 the panel's
+    a1 frequency when known (matching reads A/T, C/G strands from it)."""
 
     chrom: str
     snp: np.ndarray
@@ -205,6 +206,7 @@ class BlockLD:
     starts: np.ndarray
     ends: np.ndarray
     blocks: list[np.ndarray]
+    freq: np.ndarray | None = None
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame({
@@ -221,6 +223,8 @@ def write_block_ld(path: Path | str, data: BlockLD, provenance: Provenance | Non
     if data.a1 is not None and data.a2 is not None:
         arrays["a1"] = data.a1.astype(str)
         arrays["a2"] = data.a2.astype(str)
+    if data.freq is not None:
+        arrays["freq"] = data.freq.astype(np.float64)
     for b, blk in enumerate(data.blocks):
         arrays[f"r_{b}"] = blk.astype(np.float32)
     return write_npz(path, arrays, provenance)
@@ -240,5 +244,8 @@ def read_block_ld(path: Path | str) -> BlockLD:
             raise VarflowError(f"{path}: block {b} LD array '{key}' missing or not {e - s}x{e - s}")
         blocks.append(arrays[key])
     pos = arrays.get("pos", np.arange(1, n + 1, dtype=np.int64))
+    freq = arrays.get("freq")
+    if freq is not None and freq.shape != (n,):
+        raise VarflowError(f"{path}: 'freq' holds {freq.size} values for {n} SNPs")
     return BlockLD(str(arrays.get("chrom", np.array("?"))), arrays["snp"], pos, arrays.get("a1"), arrays.get("a2"),
-                   starts, ends, blocks)
+                   starts, ends, blocks, freq)

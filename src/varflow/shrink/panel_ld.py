@@ -212,7 +212,7 @@ def _vcf_chunk(buf: list[np.ndarray], meta: list[tuple]) -> tuple[np.ndarray, pd
 @dataclass
 class PanelLD:
     """A chromosome's panel LD: ``band`` (J, W+1) float32 (``ldband``), ``snps`` (J rows: SNP, POS, A1,
-    A2) of the kept SNPs in panel order, block ranges ``starts``/``ends`` (B,) int64, ``counts`` of
+    A2, FREQ = A1 frequency) of the kept SNPs in panel order, block ranges ``starts``/``ends`` (B,) int64, ``counts`` of
     samples, SNPs read, kept and dropped (with why)."""
 
     band: np.ndarray
@@ -233,7 +233,8 @@ class PanelLD:
 def filtered_standardised(stream: GenotypeStream, min_maf: float, kept: list[pd.DataFrame],
                           counts: dict) -> Iterator[np.ndarray]:
     """Standardised dosages (n, c') float64 of each chunk's SNPs that are polymorphic and have minor
-    allele frequency >= ``min_maf``; their rows are appended to ``kept`` and the drops to ``counts``."""
+    allele frequency >= ``min_maf``; their rows (with FREQ, the A1 frequency) are appended to ``kept``
+    and the drops to ``counts``."""
     for dosage, snps in stream.chunks():
         z, freq, sd = standardise(dosage)
         maf = np.minimum(freq, 1 - freq)
@@ -242,7 +243,7 @@ def filtered_standardised(stream: GenotypeStream, min_maf: float, kept: list[pd.
         counts["read"] += len(snps)
         counts["monomorphic"] += int((~poly).sum())
         counts["low_maf"] += int((poly & ~keep).sum())
-        kept.append(snps[keep])
+        kept.append(snps[keep].assign(FREQ=freq[keep]))
         yield z[:, keep]
 
 

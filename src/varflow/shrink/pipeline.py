@@ -30,7 +30,8 @@ def _prov(step: str, params: dict, seed: int) -> Provenance:
 
 
 # The SNP-matching counts of each effects task kept in the figures (``inputs.match_to_ld``'s counts).
-MATCH_COUNTS = ("sumstats", "not_in_ld", "by_position", "matched", "flipped", "ambiguous", "mismatched")
+MATCH_COUNTS = ("sumstats", "not_in_ld", "by_position", "matched", "flipped", "by_frequency", "ambiguous",
+               "mismatched")
 MAX_WORKERS = 4  # processes for side-by-side tasks; each holds one chromosome's dense LD (~250 MB at 7,800 SNPs)
 _BLAS_LIMIT = None  # a worker's threadpool limit, kept alive for the worker's life
 

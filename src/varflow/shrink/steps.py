@@ -36,7 +36,7 @@ def ld_blocks_step(ld: Path, chrom: str, out_blocks: Path, out_ld: Path, snps: P
     starts, ends = find_blocks(panel.r, avg_block=avg_block, half_width=half_width, rule=rule)
     blocks = split_blocks(panel.r, starts, ends)
     check_block_psd(blocks, starts, str(ld), tolerance=LD_RIDGE)
-    data = BlockLD(chrom, panel.snp, panel.pos, panel.a1, panel.a2, starts, ends, blocks)
+    data = BlockLD(chrom, panel.snp, panel.pos, panel.a1, panel.a2, starts, ends, blocks, panel.freq)
     write_table(data.table(), out_blocks, schemas.LD_BLOCKS, provenance)
     write_block_ld(out_ld, data, provenance)
     return {"chrom": chrom, "n_snps": int(panel.n), "n_blocks": int(len(starts)),
@@ -59,7 +59,7 @@ def ld_panel_step(panel: Path, chrom: str, out_blocks: Path, out_ld: Path, out_b
     check_block_psd(blocks, ld.starts, str(panel), tolerance=LD_RIDGE)
     snps = ld.snps
     data = BlockLD(chrom, snps["SNP"].to_numpy(str), snps["POS"].to_numpy(np.int64), snps["A1"].to_numpy(str),
-                   snps["A2"].to_numpy(str), ld.starts, ld.ends, blocks)
+                   snps["A2"].to_numpy(str), ld.starts, ld.ends, blocks, snps["FREQ"].to_numpy(np.float64))
     write_table(data.table(), out_blocks, schemas.LD_BLOCKS, provenance)
     write_block_ld(out_ld, data, provenance)
     write_band_ld(out_band, chrom, ld.band, snps, provenance)
