@@ -205,9 +205,10 @@ def workflow_cohort_keys(cohort: Cohort, workflow: str, *, eqtl_config: Any = No
 
 def workflow_inputs(cohort: Cohort, workflow: str, params: dict[str, Any]) -> dict[str, Path]:
     """Every file ``workflow`` reads, by label: the manifest, the files it names for this workflow (plus
-    the simulated truth it scores against, when present; a PLINK prefix as its .bed/.bim/.fam) and the
-    files its ``params`` name."""
+    the simulated truth it scores against, when present; a PLINK prefix as its .bed/.bim/.fam, an
+    NPY/text LD matrix with its .bim) and the files its ``params`` name."""
     from varflow.eqtl.config import config_paths
+    from varflow.shrink.inputs import bim_beside
 
     keys = workflow_cohort_keys(cohort, workflow, eqtl_config=params.get("eqtl_config"))
     keys += [k for k in TRUTH_COHORT_KEYS.get(workflow, ()) if k in cohort.files]
@@ -219,6 +220,8 @@ def workflow_inputs(cohort: Cohort, workflow: str, params: dict[str, Any]) -> di
                 files.update({f"{label}{p.suffix}": p for p in plink})
             else:
                 files[label] = path
+            if key == "ld" and path.suffix != ".npz":
+                files[f"{label}.bim"] = bim_beside(path)
     if params.get("shrink_model"):
         files["shrink_model"] = Path(params["shrink_model"])
     if params.get("eqtl_config"):
@@ -234,6 +237,7 @@ def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Any = None) -> N
     resolved (load_config), so a bad config fails here rather than after featurizing.
     """
     from varflow.eqtl.config import config_paths
+    from varflow.shrink.inputs import bim_beside
 
     eqtl_configs = config_paths(eqtl_config)
     manifest = cohort.root / MANIFEST_NAME
@@ -247,6 +251,9 @@ def check_cohort(cohort: Cohort, workflow: str, *, eqtl_config: Any = None) -> N
             if not path.exists() and not (key == "ld_panel" and path.with_name(path.name + ".bed").exists()):
                 raise VarflowError(f"{manifest}: '{label}' names {path}, which does not exist"
                                    + (" (nor a PLINK fileset with that prefix)" if key == "ld_panel" else ""))
+            if key == "ld" and path.suffix != ".npz" and not bim_beside(path).exists():
+                raise VarflowError(f"{manifest}: '{label}' names {path}, an NPY/text LD matrix, which needs its SNP "
+                                   f"list {bim_beside(path).name} beside it")
             if key == "vcf" and not (Path(f"{path}.tbi").exists() or Path(f"{path}.csi").exists()):
                 raise VarflowError(f"{manifest}: 'vcf' names {path}, which has no tabix index "
                                    f"({path.name}.tbi or .csi)")

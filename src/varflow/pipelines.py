@@ -20,7 +20,7 @@ from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.cohort import Cohort
 from varflow.io.provenance import Provenance
-from varflow.params import workflow_inputs
+from varflow.params import check_cohort, workflow_inputs
 from varflow.run_record import RunRecord, check_folder, clear_folder, describe_inputs, recorded
 
 log = logging.getLogger("varflow")
@@ -85,6 +85,8 @@ def plan_workflow(workflow: str, outdir: Path | None, *, cohort: Path | None = N
             raise VarflowError("--outdir is required with --cohort")
         loaded = None if cohort_simulated else Cohort.load(cohort)
         root, keep, wf_params = Path(cohort), (), dict(sizes or {})
+        if loaded is not None:
+            check_cohort(loaded, workflow, eqtl_config=wf_params.get("eqtl_config"))
         seed, device = seed if seed is not None else 0, device or "auto"
     inputs = {} if loaded is None else workflow_inputs(loaded, workflow, wf_params)
     recorded_params = {"cohort": str(root.resolve()), **({"preset": preset} if cohort_simulated else {}),

@@ -75,6 +75,36 @@ def test_text_ld_without_its_bim_is_a_one_line_error(cohorts, tmp_path):
     root.mkdir()
     for name in ("trait.tsv", "genes.tsv", "chr1.ld", "cohort.yaml"):
         (root / name).write_bytes((cohorts["text"] / name).read_bytes())
-    with pytest.raises(VarflowError, match=r"chr1\.ld: an NPY/text LD matrix needs its SNP list \(--snps FILE, or "
-                                           r"chr1\.bim beside it\)"):
+    with pytest.raises(VarflowError, match=r"cohort\.yaml: 'ld\.chr1' names .*chr1\.ld, an NPY/text LD matrix, "
+                                           r"which needs its SNP list chr1\.bim beside it"):
         run_workflow("shrink", tmp_path / "out", cohort=root, quick=True)
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_text_ld_bim_is_a_recorded_input(cohorts, tmp_path):
+    from varflow.params import workflow_inputs
+
+    inputs = workflow_inputs(Cohort.load(cohorts["text"]), "shrink", {})
+    assert inputs["ld.chr1"].name == "chr1.ld" and inputs["ld.chr1.bim"] == cohorts["text"] / "chr1.bim"
+
+
+def test_gene_test_cli_reads_text_ld_beside_its_bim(cohorts, tmp_path):
+    """What the Nextflow gene-test task runs: the text matrix on the command line, its .bim staged beside it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from varflow.cli.main import app
+
+    run_workflow("shrink", tmp_path / "npz", cohort=cohorts["npz"], seed=1, quick=True)
+    effects = tmp_path / "npz" / "effects" / "trait.chr1.parquet"
+    model = tmp_path / "npz" / "cluster" / "trait.model.json"
+    out = tmp_path / "tests.parquet"
+    result = CliRunner().invoke(app, ["shrink", "gene-test", str(effects), str(cohorts["text"] / "chr1.ld"),
+                                      "--genes", str(cohorts["text"] / "genes.tsv"), "--cluster-model", str(model),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["n_genes"] == 8
+    pd.testing.assert_frame_equal(pd.read_parquet(out).drop(columns=[], errors="ignore"),
+                                  pd.read_parquet(tmp_path / "npz" / "gene_tests" / "trait.gene_tests.parquet"),
+                                  check_like=True)

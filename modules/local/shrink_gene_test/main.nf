@@ -5,6 +5,7 @@ process SHRINK_GENE_TEST {
     input:
     tuple val(meta), path(effects), path(cluster_model)
     path ld
+    path ld_snps
     path genes
 
     output:

@@ -3,7 +3,7 @@ process SHRINK_LD_BLOCKS {
     label 'process_medium'
 
     input:
-    tuple val(meta), path(ld)
+    tuple val(meta), path(ld), path(snps)
 
     output:
     tuple val(meta), path("${prefix}.blocks.parquet"), path("${prefix}.blocks.npz"), emit: blocks
@@ -11,10 +11,12 @@ process SHRINK_LD_BLOCKS {
 
     script:
     def args = task.ext.args ?: ''
+    def snp_list = snps ? "--snps ${snps}" : ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     varflow shrink ld-blocks \\
         --ld ${ld} \\
+        ${snp_list} \\
         --chrom ${meta.id} \\
         --out-blocks ${prefix}.blocks.parquet \\
         --out-ld ${prefix}.blocks.npz \\

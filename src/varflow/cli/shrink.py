@@ -184,7 +184,8 @@ def cluster(
 @handles_errors
 def gene_test(
     inputs: List[Path] = typer.Argument(..., help="Effects tables (.parquet) of ONE trait, any chromosomes, and the "
-                                        "LD (.npz: full, or banded from ld-panel) of those chromosomes (matched by SNP list); folders allowed."),
+                                        "LD (.npz: full, or banded from ld-panel; or an NPY/PLINK --r square text matrix "
+                                        "with its .bim beside it) of those chromosomes (matched by SNP list); folders allowed."),
     ld: Optional[List[Path]] = typer.Option(None, "--ld", help="More full-LD NPZ files or folders (repeatable)."),
     genes: Path = typer.Option(..., "--genes", help="Gene table: gene, CHR, START, END (1-based) [SNP_START, SNP_END]."),
     cluster_model: Path = typer.Option(..., "--cluster-model", help="Single-trait mixture JSON of this trait (for eps)."),
@@ -209,7 +210,8 @@ def gene_test(
     kinds = classify_inputs(list(inputs) + list(ld or []))
     extra = sorted(set(kinds) - {"shrink_effects", "ld"})
     if extra or "shrink_effects" not in kinds or "ld" not in kinds:
-        raise VarflowError("gene-test takes effects tables (.parquet) and LD files (.npz)"
+        raise VarflowError("gene-test takes effects tables (.parquet) and LD files (.npz, or an NPY/PLINK text "
+                           "matrix with its .bim beside it)"
                            + (f"; got also {', '.join(extra)}" if extra else "; one kind is missing"))
     prov = provenance("shrink gene-test", {"inputs": inputs, "ld": ld, "genes": genes, "cluster_model": cluster_model,
                                            "method": method, "report_statistic": report_statistic})

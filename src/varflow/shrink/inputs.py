@@ -343,6 +343,24 @@ def validate_ld(panel: LDPanel, sym_tol: float = 1e-3) -> LDPanel:
     return panel
 
 
+#: File names of dense LD matrices without their SNP list inside (NPY, PLINK ``--r square`` text): each
+#: needs the .bim beside it (``ld_snp_list``).
+MATRIX_LD_SUFFIXES = (".npy", ".ld", ".ld.gz", ".txt", ".txt.gz")
+
+
+def is_ld_file(path: Path | str) -> bool:
+    """Whether ``path`` names LD by its name: an NPZ (dense, or banded from ld-panel) or a matrix file."""
+    name = Path(path).name
+    return name.endswith(".npz") or name.endswith(MATRIX_LD_SUFFIXES)
+
+
+def bim_beside(matrix: Path | str) -> Path:
+    """The .bim with an NPY/text LD matrix's prefix, as PLINK names them (chr22.ld, chr22.ld.gz, chr22.npy
+    -> chr22.bim; main.nf ``ldSnpList`` applies the same rule); it may not exist."""
+    matrix = Path(matrix)
+    return (matrix.with_suffix("") if matrix.suffix == ".gz" else matrix).with_suffix(".bim")
+
+
 def ld_snp_list(path: Path | str, snps: Path | str | None = None) -> Path:
     """The SNP list of an NPY or text LD matrix: ``snps`` when given, else the ``.bim`` with the matrix's
     prefix beside it, as PLINK writes them (chr22.ld, chr22.ld.gz, chr22.npy -> chr22.bim); VarflowError
@@ -350,7 +368,7 @@ def ld_snp_list(path: Path | str, snps: Path | str | None = None) -> Path:
     if snps is not None:
         return Path(snps)
     path = Path(path)
-    beside = (path.with_suffix("") if path.suffix == ".gz" else path).with_suffix(".bim")
+    beside = bim_beside(path)
     if not beside.exists():
         raise VarflowError(f"{path}: an NPY/text LD matrix needs its SNP list (--snps FILE, or {beside.name} "
                            "beside it)")

@@ -439,19 +439,23 @@ def multitrait_step(clusters: Path, cluster_model: Path, genes: Path, out_genes:
 def classify_inputs(paths: list[Path]) -> dict[str, list[Path]]:
     """Sort shrink artifacts by kind: Parquet files by the schema name stamped in their metadata
     (shrink_effects, shrink_clusters, shrink_gene_tests, shrink_multitrait_genes), ``.json`` = cluster
-    model, ``.npz`` = LD. Folders are expanded. Lets one positional file list feed a step."""
+    model, ``.npz`` or an NPY/PLINK text matrix (``inputs.is_ld_file``; its .bim beside it) = LD. Folders
+    are expanded. Lets one positional file list feed a step."""
     import pyarrow.parquet as pq
 
     from varflow.io.tables import SCHEMA_KEY
+    from varflow.shrink.inputs import is_ld_file
 
     kinds: dict[str, list[Path]] = {}
     for p in paths:
         p = Path(p)
-        files = sorted(q for q in p.iterdir() if not q.name.startswith(".")) if p.is_dir() else [p]
+        # a folder's .bim files are the SNP lists beside its text LD matrices, not inputs of their own
+        files = sorted(q for q in p.iterdir() if not q.name.startswith(".") and q.suffix != ".bim") \
+            if p.is_dir() else [p]
         for f in files:
             if f.suffix == ".json":
                 kind = "cluster_model"
-            elif f.suffix == ".npz":
+            elif is_ld_file(f):
                 kind = "ld"
             elif f.suffix == ".parquet":
                 if not f.exists():
@@ -461,7 +465,7 @@ def classify_inputs(paths: list[Path]) -> dict[str, list[Path]]:
                 kind = "unknown"
             if kind == "unknown":
                 raise VarflowError(f"{f}: not a shrink artifact (effects/clusters/gene-tests/multi-trait Parquet, "
-                                   "cluster model JSON or LD NPZ)")
+                                   "cluster model JSON, LD NPZ or an NPY/PLINK text LD matrix)")
             kinds.setdefault(kind, []).append(f)
     return kinds
 

@@ -31,3 +31,16 @@ def cluster(workdir: Path, effect_files: list[Path], name: str) -> tuple[Path, P
 def genes(workdir: Path, tiny_cohort) -> Path:
     shutil.copy(tiny_cohort.path("gwas_genes"), workdir / "genes.parquet")
     return workdir / "genes.parquet"
+
+
+def text_ld(workdir: Path, tiny_cohort, chrom: str = "chr1") -> tuple[str, str]:
+    """The tiny cohort's LD of ``chrom`` as PLINK ``--r square`` writes it: ``<chrom>.ld`` (9 digits, a float32
+    round trip) and the ``<chrom>.bim`` beside it; returns their names."""
+    import numpy as np
+    import pandas as pd
+
+    with np.load(tiny_cohort.path("ld", chrom)) as npz:
+        np.savetxt(workdir / f"{chrom}.ld", npz["r"], fmt="%.9g", delimiter="\t")
+        pd.DataFrame({"c": chrom, "SNP": npz["snp"], "cm": 0, "POS": npz["pos"], "A1": npz["a1"], "A2": npz["a2"]}).to_csv(
+            workdir / f"{chrom}.bim", sep="\t", header=False, index=False)
+    return f"{chrom}.ld", f"{chrom}.bim"

@@ -1,4 +1,5 @@
-"""Contract of modules/local/shrink_gene_test: trait1 gene tests on chr1 and chr2 with their full LD."""
+"""Contract of modules/local/shrink_gene_test: trait1 gene tests on chr1 (LD as PLINK text + .bim) and chr2
+(LD NPZ)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,11 @@ def stage(workdir: Path, tiny_cohort) -> dict:
     effects = [common.effects(workdir, tiny_cohort, "trait1", c) for c in ("chr1", "chr2")]
     _, model = common.cluster(workdir, effects, "trait1")
     (workdir / "trait1.clusters.parquet").unlink()
-    lds = []
-    for chrom in ("chr1", "chr2"):
-        shutil.copy(tiny_cohort.path("ld", chrom), workdir / f"ld_{chrom}.npz")
-        lds.append(f"ld_{chrom}.npz")
+    text, bim = common.text_ld(workdir, tiny_cohort, "chr1")  # chr1 as PLINK text + .bim, chr2 as NPZ
+    shutil.copy(tiny_cohort.path("ld", "chr2"), workdir / "ld_chr2.npz")
     common.genes(workdir, tiny_cohort)
     return {"inputs": {"meta": {"id": "trait1"}, "effects": [e.name for e in effects], "cluster_model": model.name,
-                       "ld": lds, "genes": "genes.parquet"}, "ext": {"args": ""}}
+                       "ld": [text, "ld_chr2.npz"], "ld_snps": [bim], "genes": "genes.parquet"}, "ext": {"args": ""}}
 
 
 def check(workdir: Path, outputs: dict) -> None:
