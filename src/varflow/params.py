@@ -62,12 +62,58 @@ TRUTH_COHORT_KEYS: dict[str, tuple[str, ...]] = {
 #: Keys that must be keyed groups ({name: path}) rather than single files.
 GROUP_KEYS = frozenset({"sumstats", "ld", "ld_panel"})
 
+@dataclass(frozen=True)
+class StepOption:
+    """A step option a params file may set: the CLI ``option`` of each of ``steps`` (``<workflow> <step>``
+    commands; ``conf/modules.config`` passes it to their processes) and the ``keyword`` of the step
+    function the in-process run passes it to. Unset (null, the default in nextflow.config) leaves the
+    step's own default, which lives in one place: the step. A boolean is a flag pair: true -> ``option``,
+    false -> its ``--no-`` form."""
+
+    steps: tuple[str, ...]
+    option: str
+    keyword: str
+
+
+#: Step options reachable from a params file, ``varflow run`` and Nextflow, by param name (every one in
+#: nextflow_schema.json; tests/nextflow/test_nf_module_contracts.py checks that conf/modules.config passes
+#: each to its steps' processes as ``option``).
+STEP_OPTIONS: dict[str, StepOption] = {
+    "shrink_avg_block": StepOption(("ld-blocks", "ld-panel"), "--avg-block", "avg_block"),
+    "shrink_half_width": StepOption(("ld-blocks", "ld-panel"), "--half-width", "half_width"),
+    "shrink_block_rule": StepOption(("ld-blocks", "ld-panel"), "--block-rule", "rule"),
+    "shrink_band_snps": StepOption(("ld-panel",), "--band-snps", "band_snps"),
+    "shrink_min_maf": StepOption(("ld-panel",), "--min-maf", "min_maf"),
+    "shrink_method": StepOption(("effects",), "--method", "method"),
+    "shrink_restarts": StepOption(("cluster",), "--restarts", "n_restarts"),
+    "shrink_k_max": StepOption(("cluster",), "--k-max", "k_max"),
+    "shrink_max_iter": StepOption(("cluster",), "--max-iter", "max_iter"),
+    "shrink_tol": StepOption(("cluster",), "--tol", "tol"),
+    "shrink_pvalue_method": StepOption(("gene-test",), "--method", "method"),
+    "shrink_report_statistic": StepOption(("gene-test",), "--report-statistic", "report_statistic"),
+    "s2e_val_chroms": StepOption(("train",), "--val-chroms", "val_chroms"),
+    "s2e_test_chroms": StepOption(("train",), "--test-chroms", "test_chroms"),
+    "s2e_snvs_only": StepOption(("train",), "--snvs-only", "snvs_only"),
+    "s2e_min_af": StepOption(("train",), "--min-af", "min_af"),
+    "s2e_max_af": StepOption(("train",), "--max-af", "max_af"),
+    "s2e_enet": StepOption(("evaluate",), "--enet", "with_enet"),
+    "eqtl_n_boot": StepOption(("evaluate",), "--n-boot", "n_boot"),
+}
+
+
+def step_options(params: dict[str, Any], workflow: str, step: str) -> dict[str, Any]:
+    """The keyword arguments the set ``params`` give ``workflow``'s ``step`` (unset ones omitted)."""
+    return {opt.keyword: params[name] for name, opt in STEP_OPTIONS.items()
+            if name.startswith(f"{workflow}_") and step in opt.steps and params.get(name) is not None}
+
+
 #: Params the in-process run reads, per workflow (passed to that workflow's ``run_from_cohort``).
 WORKFLOW_PARAMS: dict[str, tuple[str, ...]] = {
-    "shrink": ("shrink_model",),
+    "shrink": ("shrink_model", *(p for p in STEP_OPTIONS if p.startswith("shrink_"))),
     "s2e": ("s2e_window", "s2e_epochs", "s2e_ref_epochs", "s2e_allow_unphased", "s2e_max_ref_mismatch",
-            "s2e_biotypes", "s2e_strip_gene_version", "s2e_arch", "s2e_genes_per_step", "s2e_batch_size", "s2e_lr"),
-    "eqtl": ("eqtl_config",),
+            "s2e_biotypes", "s2e_strip_gene_version", "s2e_arch", "s2e_genes_per_step", "s2e_batch_size", "s2e_lr",
+            *(p for p in STEP_OPTIONS if p.startswith("s2e_"))),
+    "eqtl": ("eqtl_config", *(p for p in STEP_OPTIONS if p.startswith("eqtl_"))),
 }
 
 #: Params every in-process run reads itself.

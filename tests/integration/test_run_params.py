@@ -75,6 +75,60 @@ def test_shrink_runs_from_a_params_file(my_data, tmp_path):
     assert np.abs(effects["BETA_SHRUNK"]).sum() < np.abs(effects["BETA"]).sum()
 
 
+def test_shrink_step_options_reach_the_steps(my_data, tmp_path):
+    """Step options set in the params file change what the steps compute: the elastic net's effects (no
+    PRIOR_VAR), at most 3 mixture components, the raw statistic reported, finer LD blocks."""
+    out = {}
+    for name, options in (("default", {}), ("set", {"shrink_method": "enet", "shrink_k_max": 3,
+                                                    "shrink_report_statistic": "raw", "shrink_avg_block": 100})):
+        out[name] = tmp_path / name
+        pfile = _params(tmp_path, cohort=str(my_data), outdir=str(out[name]), workflow="shrink", **options)
+        result = CliRunner().invoke(app, ["run", "shrink", "--params", str(pfile), "--quick"])
+        assert result.exit_code == 0, result.output
+    default, changed = (json.loads((out[n] / "run.json").read_text()) for n in ("default", "set"))
+    assert changed["params"]["shrink_method"] == "enet" and "shrink_method" not in default["params"]
+    assert "PRIOR_VAR" in read_table(out["default"] / "effects" / "ldl.chr3.parquet").columns
+    assert "PRIOR_VAR" not in read_table(out["set"] / "effects" / "ldl.chr3.parquet").columns
+    model = json.loads((out["set"] / "cluster" / "ldl.model.json").read_text())
+    assert len(model["weights"]) <= 3
+    tests = read_table(out["set"] / "gene_tests" / "ldl.gene_tests.parquet", schemas.GENE_TESTS)
+    assert set(tests["report_statistic"]) == {"raw"}
+    n_blocks = {n: len(read_table(out[n] / "ld_blocks" / "chr3.blocks.parquet")) for n in out}
+    assert n_blocks["set"] > n_blocks["default"]
+
+
+def test_s2e_and_eqtl_step_options_reach_the_steps(my_data, tiny_cohort, tmp_path, monkeypatch):
+    """s2e_val_chroms/test_chroms reach the train step as lists, s2e_snvs_only/min_af/max_af its
+    TrainConfig, s2e_enet the evaluate step, eqtl_n_boot the eqtl evaluate step; unset ones stay out."""
+    from varflow.eqtl import pipeline as eqtl_pipeline
+    from varflow.params import step_options
+    from varflow.s2e import pipeline as s2e_pipeline
+
+    params = {"s2e_val_chroms": "chr1,chr2", "s2e_test_chroms": "chr3", "s2e_snvs_only": True, "s2e_min_af": 0.05,
+              "s2e_enet": False, "eqtl_n_boot": 50, "shrink_tol": 1e-4}
+    assert step_options(params, "s2e", "train") == {"val_chroms": "chr1,chr2", "test_chroms": "chr3",
+                                                     "snvs_only": True, "min_af": 0.05}
+    assert step_options(params, "shrink", "cluster") == {"tol": 1e-4} and step_options({}, "s2e", "train") == {}
+    _, cfg = s2e_pipeline._config(params, quick=True, seed=0)
+    assert (cfg.snvs_only, cfg.min_af, cfg.max_af) == (True, 0.05, 1.0)
+
+    calls = {}
+    record = lambda name, result: (lambda *a, **kw: calls.setdefault(name, kw) and result)  # noqa: E731
+    monkeypatch.setattr(s2e_pipeline.steps, "prepare", record("prepare", None))
+    monkeypatch.setattr(s2e_pipeline.steps, "train", record("train", {"best_epoch": 1}))
+    monkeypatch.setattr(s2e_pipeline.steps, "evaluate", record("evaluate", {"median_pearson_model": 0.1}))
+    monkeypatch.setattr(s2e_pipeline.steps, "effects", record("effects", {"n_scores": 0}))
+    s2e_pipeline.run_steps(*(my_data / n for n in ("calls.vcf.gz", "genome.fa", "genes.parquet", "tpm.parquet")),
+                           tmp_path / "s2e", params=params, quick=True)
+    assert calls["train"]["val_chroms"] == ["chr1", "chr2"] and calls["train"]["test_chroms"] == ["chr3"]
+    assert calls["evaluate"]["with_enet"] is False
+
+    seen = {}
+    monkeypatch.setattr(eqtl_pipeline, "_run_one", lambda *a, **kw: seen.update(kw) or {})
+    eqtl_pipeline.run_from_cohort(tiny_cohort, tmp_path / "eqtl", params={"eqtl_n_boot": 50})
+    assert seen["evaluate"] == {"n_boot": 50}
+
+
 def test_params_reach_each_workflow(my_data, tmp_path, monkeypatch):
     """The params file's own params of each workflow (and use_gpu) arrive in its run_from_cohort."""
     import varflow.eqtl.pipeline as eqtl_pipeline

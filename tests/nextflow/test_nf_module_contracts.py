@@ -360,9 +360,12 @@ def _selector_matches(selector: str, name: str) -> bool:
 
 def _param_sets(nf_lang) -> list[tuple[str, dict[str, Any]]]:
     """Params as the pipeline sees them: defaults, the test profile, and every null param set."""
-    def values(path: Path, where: str = "<top>") -> dict[str, Any]:
-        return {name: Evaluator(nf_lang, {}, str(path)).eval(value)
-                for name, value in nf_lang.config_params(path).get(where, [])}
+    def values(path: Path, known: dict[str, Any] | None = None, where: str = "<top>") -> dict[str, Any]:
+        """Params of ``path`` in order; a value may read the params set above it (``params.x``)."""
+        out = dict(known or {})
+        for name, value in nf_lang.config_params(path).get(where, []):
+            out[name] = Evaluator(nf_lang, {"params": out}, str(path)).eval(value)
+        return out
 
     defaults = values(REPO_ROOT / "nextflow.config")
     schema = json.loads((REPO_ROOT / "nextflow_schema.json").read_text())
@@ -371,7 +374,7 @@ def _param_sets(nf_lang) -> list[tuple[str, dict[str, Any]]]:
     sample = {"integer": 3, "number": 1.5, "boolean": True, "string": "x"}
     filled = {k: (sample.get(types.get(k), "x") if v is None else v) for k, v in defaults.items()}
     return [("defaults", defaults),
-            ("test profile", {**defaults, **values(REPO_ROOT / "conf" / "test.config")}),
+            ("test profile", values(REPO_ROOT / "conf" / "test.config", defaults)),
             ("null params set", filled)]
 
 
@@ -383,20 +386,64 @@ def test_modules_config_selectors_name_existing_processes(nf_lang):
                 f"conf/modules.config: withName: '{selector}' matches no process (processes: {names})")
 
 
-@pytest.mark.parametrize("module_main", MODULES, ids=_module_id)
-def test_modules_config_ext_args_are_existing_options(module_main, nf_lang, request, tmp_path):
-    """ext.args built from params in conf/modules.config must be options the step's command has."""
-    name = _process(nf_lang, module_main).name
-    selectors = [opts for kind, sel, opts in nf_lang.process_selectors(REPO_ROOT / "conf" / "modules.config")
-                 if kind == "withName" and _selector_matches(sel, name)]
-    for label, params in _param_sets(nf_lang):
-        task = _stage(nf_lang, module_main, tmp_path / label.replace(" ", "_"), request)
-        ext = {}
-        for options in selectors:
+def _config_ext(nf_lang, name: str, task: Task, params: dict[str, Any], label: str) -> dict[str, Any]:
+    """The ext.* values conf/modules.config gives process ``name`` under ``params``."""
+    ext = {}
+    for kind, selector, options in nf_lang.process_selectors(REPO_ROOT / "conf" / "modules.config"):
+        if kind == "withName" and _selector_matches(selector, name):
             for key, value in options.items():
                 if key.startswith("ext."):
                     scope = {**task.scope, "params": params}
                     ext[key[4:]] = Evaluator(nf_lang, scope, f"conf/modules.config ({name}, {label})").eval(value)
+    return ext
+
+
+def _sample_value(prop: dict[str, Any]) -> Any:
+    """A valid value of a schema param that is not its default: the last enum value, a number inside the
+    bounds, false for a boolean (so the --no- form of a flag pair is tried), a list of chromosomes."""
+    if "enum" in prop:
+        return prop["enum"][-1]
+    return {"integer": max(prop.get("minimum", 0), 2) + 5, "number": 0.25, "boolean": False,
+            "string": "chr1,chr2"}[prop["type"]]
+
+
+def test_every_step_option_param_reaches_its_steps_processes(nf_lang, request, tmp_path):
+    """Each param of varflow.params.STEP_OPTIONS is in the schema and nextflow.config (null: the step's
+    default), and set, conf/modules.config passes it as its option to the process of each of its steps
+    (a boolean as a flag: true -> the option, false -> its --no- form or nothing for a lone flag)."""
+    from varflow.params import STEP_OPTIONS
+
+    schema = json.loads((REPO_ROOT / "nextflow_schema.json").read_text())
+    props = {k: v for group in schema["$defs"].values() for k, v in group["properties"].items()}
+    defaults = _param_sets(nf_lang)[0][1]
+    modules = {_process(nf_lang, m).name: m for m in MODULES}
+    for param, opt in STEP_OPTIONS.items():
+        assert param in props and "default" not in props[param], f"{param}: not in the schema, or given a default"
+        assert param in defaults and defaults[param] is None, f"nextflow.config: {param} must be null"
+        value = _sample_value(props[param])
+        for step in opt.steps:
+            name = f"{param.split('_')[0].upper()}_{step.upper().replace('-', '_')}"
+            task = _stage(nf_lang, modules[name], tmp_path / f"{param}_{name}", request)
+            unset = _config_ext(nf_lang, name, task, defaults, "defaults").get("args") or ""
+            args = _config_ext(nf_lang, name, task, {**defaults, param: value}, f"{param} set").get("args") or ""
+            assert opt.option not in unset.split(), f"{name}: {opt.option} given while {param} is null: {unset!r}"
+            if isinstance(value, bool):
+                flag = opt.option if value else opt.option.replace("--", "--no-", 1)
+                lone = f"--no-{opt.option[2:]}" not in {o for c in varflow_invocations(_render(nf_lang, task, "script"))
+                                                      for o in c}
+                assert flag in args.split() or (not value and lone and opt.option not in args.split()), (
+                    f"{name}: {param} = {value} gives ext.args {args!r}")
+            else:
+                assert f"{opt.option} {value}" in args, f"{name}: {param} = {value!r} gives ext.args {args!r}"
+
+
+@pytest.mark.parametrize("module_main", MODULES, ids=_module_id)
+def test_modules_config_ext_args_are_existing_options(module_main, nf_lang, request, tmp_path):
+    """ext.args built from params in conf/modules.config must be options the step's command has."""
+    name = _process(nf_lang, module_main).name
+    for label, params in _param_sets(nf_lang):
+        task = _stage(nf_lang, module_main, tmp_path / label.replace(" ", "_"), request)
+        ext = _config_ext(nf_lang, name, task, params, label)
         task.scope["task"]["ext"] = ext
         script = _render(nf_lang, task, "script")
         for call in varflow_invocations(script):

@@ -64,7 +64,9 @@ def search_and_train(outdir: Path, config: EqtlConfig, folds: list[str], *, devi
 
 
 def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, device: str, quick: bool,
-              seed: int) -> dict[str, Any]:
+              seed: int, evaluate: dict[str, Any] | None = None) -> dict[str, Any]:
+    """featurize -> labels -> train -> search + train searched -> evaluate -> predict into ``outdir``;
+    ``evaluate`` keyword options of the evaluate step (``n_boot``; quick: ``QUICK_BOOT``, else its default)."""
     outdir = Path(outdir)
     if quick:
         config.catboost.update(QUICK_CATBOOST)
@@ -81,8 +83,8 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
     if not train["folds"]:
         raise VarflowError(f"eqtl: every LOCO fold was skipped ({train['skipped']}); nothing to evaluate")
     searched = search_and_train(outdir, config, train["folds"], device=device, provenance=prov)
-    rep = steps.evaluate_step([outdir / "train", *searched["dirs"]], outdir / "evaluate",
-                              n_boot=QUICK_BOOT if quick else 2000, seed=seed)
+    evaluate = {**({"n_boot": QUICK_BOOT} if quick else {}), **(evaluate or {})}
+    rep = steps.evaluate_step([outdir / "train", *searched["dirs"]], outdir / "evaluate", seed=seed, **evaluate)
     pred = steps.predict_step(outdir / "features" / steps.FEATURES_NAME, [outdir / "train"],
                               outdir / "predict" / "predictions", provenance=prov)
     boot = rep["bootstrap_weighted_minus_unweighted"]
@@ -111,24 +113,28 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     cohorts), or several (a list or a comma-separated string): one config per cell type, each run on
     its own into ``outdir/<config file base name>/`` and compared in ``outdir/cell_types.json``
     (``compare_cell_types``); and ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
-    ``{name:, path:}``) added as deep-learning sources, e.g. the s2e variant effects in ``run all``.
+    ``{name:, path:}``) added as deep-learning sources, e.g. the s2e variant effects in ``run all``;
+    and ``eqtl_n_boot``, the evaluation's bootstrap replicates.
     """
+    from varflow.params import WORKFLOW_PARAMS, step_options
+
     params = dict(params or {})
-    known = {"eqtl_config", "eqtl_extra_scores"}
+    known = {*WORKFLOW_PARAMS["eqtl"], "eqtl_extra_scores"}
     unknown = set(params) - known
     if unknown:
         raise VarflowError(f"eqtl: unknown param(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
     # every config is read and resolved before the first step runs
     configs = [load_config(path, cohort=cohort, extra_scores=params.get("eqtl_extra_scores"))
                for path in config_paths(params.get("eqtl_config"))]
+    evaluate = step_options(params, "eqtl", "evaluate")
     if len(configs) == 1:
-        return _run_one(cohort, configs[0], Path(outdir), seed=seed, device=device, quick=quick)
+        return _run_one(cohort, configs[0], Path(outdir), seed=seed, device=device, quick=quick, evaluate=evaluate)
     # the cell type is the config file's base name, as under Nextflow (meta.cell_type)
     names = [c.path.stem for c in configs]
     if len(set(names)) != len(names):
         raise VarflowError(f"eqtl: several configs share a file name ({', '.join(names)}); each cell type's "
                            "config needs its own (its base name names the cell type and its folder)")
-    by_type = {name: _run_one(cohort, c, Path(outdir) / name, seed=seed, device=device, quick=quick)
+    by_type = {name: _run_one(cohort, c, Path(outdir) / name, seed=seed, device=device, quick=quick, evaluate=evaluate)
                for name, c in zip(names, configs)}
     comparison = compare_cell_types(by_type)
     with atomic_path(Path(outdir) / CELL_TYPES_NAME, suffix=".json") as tmp:
@@ -156,9 +162,10 @@ def compare_cell_types(by_type: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"rows": rows, "best_by": best}
 
 
-def _run_one(cohort: Cohort, config: EqtlConfig, outdir: Path, *, seed: int, device: str, quick: bool) -> dict:
+def _run_one(cohort: Cohort, config: EqtlConfig, outdir: Path, *, seed: int, device: str, quick: bool,
+             evaluate: dict[str, Any]) -> dict:
     figures = run_steps(config.finemap or cohort.path("finemap"), cohort.path("genes"), config, outdir, device=device,
-                        quick=quick, seed=seed)
+                        quick=quick, seed=seed, evaluate=evaluate)
     pred = figures.pop("_pred")
     figures["config_name"] = config.name
     if "causal_variants" in cohort.files:

@@ -11,6 +11,7 @@ from varflow.device import resolve_device
 from varflow.io.cohort import Cohort
 from varflow.io.gene_tss import GeneTssOptions
 from varflow.io.provenance import Provenance
+from varflow.params import step_options
 from varflow.s2e import steps
 from varflow.s2e.models import ModelConfig
 from varflow.s2e.train import TrainConfig
@@ -28,6 +29,10 @@ DEMO_PARAMS = {"s2e_window": 8_000, "s2e_arch": "scan", "s2e_genes_per_step": 6,
 
 #: The variant-effect table in the s2e folder (``run all`` feeds it to eqtl as extra scores).
 VARIANT_EFFECTS_NAME = "variant_effects.parquet"
+
+#: The train options of ``varflow.params.STEP_OPTIONS`` that are TrainConfig fields (the others,
+#: val_chroms and test_chroms, go to the train step).
+TRAIN_CONFIG_OPTIONS = ("snvs_only", "min_af", "max_af")
 
 #: quick=True sizes: a tiny model on 4 kb windows, a few short epochs (tests, demo).
 QUICK = {"window": 4_000, "ref_epochs": 2, "epochs": 3, "max_batches_per_epoch": 8, "batch_size": 16}
@@ -51,7 +56,7 @@ def _config(params: dict[str, Any], quick: bool, seed: int) -> tuple[int, TrainC
         epochs=int(params.get("s2e_epochs") or (QUICK["epochs"] if quick else 10)),
         max_batches_per_epoch=params.get("s2e_max_batches_per_epoch") or (QUICK["max_batches_per_epoch"] if quick else None),
         seed=seed,
-        snvs_only=bool(params.get("s2e_snvs_only", False)),
+        **{k: v for k, v in step_options(params, "s2e", "train").items() if k in TRAIN_CONFIG_OPTIONS},
     )
     return window, cfg
 
@@ -72,10 +77,12 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
                                                         bool(params.get("s2e_strip_gene_version", False))),
                   provenance=prov)
     splits = params.get("s2e_individual_splits")
+    chroms = {k: [c for c in str(v).split(",") if c] for k, v in step_options(params, "s2e", "train").items()
+              if k in ("val_chroms", "test_chroms")}
     summary = steps.train([store], expression, outdir / "model", cfg, device=device,
-                          individual_splits=Path(splits) if splits else None, resume=True, provenance=prov)
+                          individual_splits=Path(splits) if splits else None, resume=True, provenance=prov, **chroms)
     metrics = steps.evaluate([store], expression, outdir / "model" / "model.pt", outdir / "evaluate", device=device,
-                             with_enet=True, provenance=prov)
+                             provenance=prov, **step_options(params, "s2e", "evaluate"))
     effects = steps.effects([store], outdir / "model" / "model.pt", outdir / VARIANT_EFFECTS_NAME,
                             tracks=outdir / "gxi_tracks.npz", device=device, provenance=prov)
     if truth is not None:
@@ -93,8 +100,10 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     ``params`` may set the Nextflow params of a params file (``s2e_window``, ``s2e_epochs``,
     ``s2e_ref_epochs``, ``s2e_allow_unphased``, ``s2e_max_ref_mismatch``, ``s2e_biotypes``,
     ``s2e_strip_gene_version``, ``s2e_arch`` (sagenet | scan), ``s2e_genes_per_step``, ``s2e_batch_size``,
-    ``s2e_lr``) and the in-process extras ``s2e_tiny``, ``s2e_dev_weight``, ``s2e_max_batches_per_epoch``,
-    ``s2e_individual_splits``, ``s2e_snvs_only`` (``DEMO_PARAMS`` uses some of them); a value given here
+    ``s2e_lr``, and the step options of ``varflow.params.STEP_OPTIONS``: ``s2e_val_chroms``,
+    ``s2e_test_chroms``, ``s2e_snvs_only``, ``s2e_min_af``, ``s2e_max_af``, ``s2e_enet``) and the in-process
+    extras ``s2e_tiny``, ``s2e_dev_weight``, ``s2e_max_batches_per_epoch``, ``s2e_individual_splits``
+    (``DEMO_PARAMS`` uses some of them); a value given here
     beats ``quick``.
     A simulated cohort's ``causal_variants`` truth is scored against (evaluate/variant_truth.json).
     """

@@ -74,25 +74,26 @@ def _timed(fn, /, *args, **kwargs) -> tuple[Any, float]:
     return fn(*args, **kwargs), time.perf_counter() - t
 
 
-def _trait_tests(trait: str, effects: list[Path], ld: list[Path], genes: Path, outdir: Path, restarts: int,
-                 seed: int, report_statistic: str) -> dict:
-    """One trait's single-trait clustering, then its gene tests (they need its mixture's eps)."""
+def _trait_tests(trait: str, effects: list[Path], ld: list[Path], genes: Path, outdir: Path, seed: int,
+                 cluster: dict[str, Any], gene_test: dict[str, Any]) -> dict:
+    """One trait's single-trait clustering, then its gene tests (they need its mixture's eps); ``cluster``
+    and ``gene_test`` the steps' keyword options."""
     cdir = outdir / "cluster"
     model = cdir / f"{trait}.model.json"
-    clustered, t_cluster = _timed(steps.cluster_step, effects, cdir / f"{trait}.clusters.parquet", model,
-                                  n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"trait": trait}, seed))
+    clustered, t_cluster = _timed(steps.cluster_step, effects, cdir / f"{trait}.clusters.parquet", model, seed=seed,
+                                  provenance=_prov("cluster", {"trait": trait, **cluster}, seed), **cluster)
     out = outdir / "gene_tests" / f"{trait}.gene_tests.parquet"
-    tested, t_genes = _timed(steps.gene_test_step, effects, ld, genes, model, out, report_statistic=report_statistic,
-                             provenance=_prov("gene-test", {"trait": trait, "report_statistic": report_statistic}, seed))
+    tested, t_genes = _timed(steps.gene_test_step, effects, ld, genes, model, out,
+                             provenance=_prov("gene-test", {"trait": trait, **gene_test}, seed), **gene_test)
     return {"k": clustered["k"], "model": model, "gene_tests": out, "genes": tested,
             "seconds": {"cluster": t_cluster, "gene_test": t_genes}}
 
 
-def _joint(effects: list[Path], traits: list[str], genes: Path, outdir: Path, restarts: int, seed: int) -> dict:
+def _joint(effects: list[Path], traits: list[str], genes: Path, outdir: Path, seed: int, cluster: dict[str, Any]) -> dict:
     """Joint clustering of every trait's effects, then the multi-trait summaries and cluster types."""
     cdir, mdir = outdir / "cluster", outdir / "multitrait"
     clustered, t_cluster = _timed(steps.cluster_step, effects, cdir / "joint.clusters.parquet", cdir / "joint.model.json",
-                                  n_restarts=restarts, seed=seed, provenance=_prov("cluster", {"traits": traits}, seed))
+                                  seed=seed, provenance=_prov("cluster", {"traits": traits, **cluster}, seed), **cluster)
     typed, t_multi = _timed(steps.multitrait_step, cdir / "joint.clusters.parquet", cdir / "joint.model.json", genes,
                             mdir / "genes.parquet", mdir / "cluster_types.parquet", _prov("multi-trait", {}, seed))
     return {"k": clustered["k"], "types": typed["types"],
@@ -100,9 +101,14 @@ def _joint(effects: list[Path], traits: list[str], genes: Path, outdir: Path, re
             "seconds": {"cluster_joint": t_cluster, "multi_trait": t_multi}}
 
 
+#: The steps whose options a params file may set (``varflow.params.STEP_OPTIONS``).
+OPTION_STEPS = ("ld-blocks", "ld-panel", "effects", "cluster", "gene-test")
+#: quick=True: fewer clustering restarts (tests, demo); a set ``shrink_restarts`` wins.
+QUICK_CLUSTER = {"n_restarts": 5}
+
+
 def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdir: Path, *, seed: int = 0,
-              quick: bool = False, model: Path | None = None, method: str = "nn",
-              avg_block: int = 1000, restarts: int | None = None, report_statistic: str = DEFAULT_REPORT_STATISTIC,
+              quick: bool = False, model: Path | None = None, options: dict[str, dict[str, Any]] | None = None,
               workers: int | None = None, ld_panel: dict[str, Path] | None = None) -> dict:
     """Run every step; returns headline figures, the SNP-matching counts per trait x chromosome
     (``matching``), seconds per step (summed over its tasks) and wall seconds per phase. Every step
@@ -112,7 +118,9 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     clustering + multi-trait summaries; ``workers`` processes (default ``worker_count()``), each with
     one BLAS thread. The tables equal a one-process run's with one BLAS thread, value for value.
     ``ld`` names precomputed LD per chromosome (ld-blocks), ``ld_panel`` a reference panel per chromosome
-    (PLINK prefix or VCF/BCF; ld-panel computes its blocks and banded LD, which the gene tests read)."""
+    (PLINK prefix or VCF/BCF; ld-panel computes its blocks and banded LD, which the gene tests read).
+    ``options`` maps a step (ld-blocks, ld-panel, effects, cluster, gene-test) to keyword options of its
+    step function (``varflow.params.step_options``); those not given keep the step's defaults."""
     ld_panel = dict(ld_panel or {})
     if not sumstats:
         raise VarflowError("shrink needs at least one trait's summary statistics")
@@ -123,7 +131,10 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         raise VarflowError(f"shrink: chromosome(s) {', '.join(both)} have both precomputed LD (ld) and a panel "
                            "(ld_panel); name each chromosome once")
     read_genes(genes)  # a bad gene table fails now, not after effects and clustering
-    restarts = restarts if restarts is not None else (5 if quick else 25)
+    opts = {step: dict((options or {}).get(step) or {}) for step in OPTION_STEPS}
+    cluster = {**(QUICK_CLUSTER if quick else {}), **opts["cluster"]}
+    report_statistic = opts["gene-test"].get("report_statistic", DEFAULT_REPORT_STATISTIC)
+    config = PanelLDConfig(**opts["ld-panel"])  # a bad option fails before any step
     workers = worker_count() if workers is None else workers
     outdir = Path(outdir)
     seconds: dict[str, float] = {}
@@ -136,7 +147,8 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     for chrom, path in ld.items():
         out_ld = outdir / "ld_blocks" / f"{chrom}.blocks.npz"
         res = steps.ld_blocks_step(path, chrom, outdir / "ld_blocks" / f"{chrom}.blocks.parquet", out_ld,
-                                   avg_block=avg_block, provenance=_prov("ld-blocks", {"ld": path}, seed))
+                                   provenance=_prov("ld-blocks", {"ld": path, **opts["ld-blocks"]}, seed),
+                                   **opts["ld-blocks"])
         block_files[chrom] = out_ld
         n_blocks += res["n_blocks"]
     seconds["ld_blocks"] = wall["ld_blocks"] = time.perf_counter() - t
@@ -145,7 +157,6 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     for chrom, path in ld_panel.items():
         out_ld = outdir / "ld_blocks" / f"{chrom}.blocks.npz"
         band = outdir / "ld_blocks" / f"{chrom}.ld_band.npz"
-        config = PanelLDConfig(avg_block=avg_block)
         res = steps.ld_panel_step(path, chrom, outdir / "ld_blocks" / f"{chrom}.blocks.parquet", out_ld, band, config,
                                   provenance=_prov("ld-panel", {"panel": path, "chrom": chrom,
                                                                 "band_snps": config.width}, seed))
@@ -163,9 +174,10 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         for trait, path in sumstats.items():
             for chrom, bld in block_files.items():
                 out = outdir / "effects" / f"{trait}.{chrom}.parquet"
-                pending.append(pool.submit(_timed, steps.effects_step, path, bld, out, method, model, seed,
-                                           _prov("effects", {"sumstats": path, "chrom": chrom, "method": method}, seed),
-                                           trait=trait))
+                pending.append(pool.submit(_timed, steps.effects_step, path, bld, out, model=model, seed=seed,
+                                           provenance=_prov("effects", {"sumstats": path, "chrom": chrom,
+                                                                        **opts["effects"]}, seed),
+                                           trait=trait, **opts["effects"]))
                 effects.setdefault(trait, []).append(out)
         seconds["effects"] = sum(f.result()[1] for f in pending)
         figures["matching"] = {f"{res['trait']}.{res['chrom']}": {k: res[k] for k in MATCH_COUNTS if k in res}
@@ -177,9 +189,9 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         joint_task = None
         if len(sumstats) >= 2:  # the joint clustering is the shortest task: it fills the gaps of the others
             joint_task = pool.submit(_joint, [p for ps in effects.values() for p in ps], list(sumstats), genes,
-                                     outdir, restarts, seed)
-        trait_tasks = {trait: pool.submit(_trait_tests, trait, effects[trait], gene_ld, genes, outdir,
-                                          restarts, seed, report_statistic) for trait in sumstats}
+                                     outdir, seed, cluster)
+        trait_tasks = {trait: pool.submit(_trait_tests, trait, effects[trait], gene_ld, genes, outdir, seed,
+                                          cluster, opts["gene-test"]) for trait in sumstats}
         per_trait = {trait: task.result() for trait, task in trait_tasks.items()}
         joint = joint_task.result() if joint_task is not None else None
         wall["cluster_and_gene_tests"] = time.perf_counter() - t
@@ -237,17 +249,22 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
                     params: dict[str, Any] | None = None) -> dict:
     """The shrink workflow on a cohort folder (sumstats, ld and/or ld_panel, gwas_genes; gwas_truth, when
     present, for figures). ``params`` may set ``shrink_model``: a trained ensemble folder (``varflow shrink train``)
-    instead of the one shipped in the package. ``device`` is accepted for a uniform signature: every
-    shrink step runs on the CPU."""
+    instead of the one shipped in the package, and the step options of ``varflow.params.STEP_OPTIONS``
+    (``shrink_avg_block``, ``shrink_method``, ``shrink_restarts``, ``shrink_report_statistic``, ...).
+    ``device`` is accepted for a uniform signature: every shrink step runs on the CPU."""
+    from varflow.params import WORKFLOW_PARAMS, step_options
+
     params = dict(params or {})
-    unknown = set(params) - {"shrink_model"}
+    unknown = set(params) - set(WORKFLOW_PARAMS["shrink"])
     if unknown:
-        raise VarflowError(f"shrink: unknown param(s) {', '.join(sorted(unknown))} (known: shrink_model)")
+        raise VarflowError(f"shrink: unknown param(s) {', '.join(sorted(unknown))} "
+                           f"(known: {', '.join(WORKFLOW_PARAMS['shrink'])})")
     model = Path(params["shrink_model"]) if params.get("shrink_model") else None
+    options = {step: step_options(params, "shrink", step) for step in OPTION_STEPS}
     ld = cohort.group("ld") if "ld" in cohort.files else {}
     panels = cohort.group("ld_panel") if "ld_panel" in cohort.files else {}
     figures = run_steps(cohort.group("sumstats"), ld, cohort.path("gwas_genes"), Path(outdir),
-                        seed=seed, quick=quick, model=model, ld_panel=panels)
+                        seed=seed, quick=quick, model=model, options=options, ld_panel=panels)
     effects = figures.pop("_effects")
     gene_tests = figures.pop("_gene_tests")
     if "gwas_truth" in cohort.files:
