@@ -16,10 +16,10 @@
  */
 
 include { validateParameters; paramsSummaryLog } from 'plugin/nf-schema'
-include { SIMULATE } from './subworkflows/local/simulate'
-include { SHRINK   } from './subworkflows/local/shrink'
-include { S2E      } from './subworkflows/local/s2e'
-include { EQTL     } from './subworkflows/local/eqtl'
+include { SIMULATE } from './subworkflows/local/simulate/main'
+include { SHRINK   } from './subworkflows/local/shrink/main'
+include { S2E      } from './subworkflows/local/s2e/main'
+include { EQTL     } from './subworkflows/local/eqtl/main'
 
 // The cohort manifest: files (key -> path relative to the folder, or a map of them) and info.
 def cohortManifest(dir) {
@@ -71,6 +71,17 @@ def manifestPathExists(dir, key, rel) {
     return dir.resolve(rel.toString()).exists() || (key == 'ld_panel' && dir.resolve("${rel}.bed".toString()).exists())
 }
 
+// The SNP list an NPY or PLINK `--r square` text LD matrix needs: the .bim with its prefix beside it
+// (chr22.ld, chr22.ld.gz, chr22.npy -> chr22.bim; varflow.shrink.inputs.ld_snp_list), or [] for an NPZ,
+// which holds its SNPs.
+def ldSnpList(dir, rel) {
+    def name = rel.toString()
+    if( name.endsWith('.npz') ) {
+        return []
+    }
+    return dir.resolve(name.replaceAll(/\.gz$/, '').replaceAll(/\.[^.\/]+$/, '') + '.bim')
+}
+
 // The files a panel task stages: a VCF/BCF with its index (when there is one), or a PLINK prefix's
 // .bed first, then its .bim and .fam.
 def panelFiles(dir, rel) {
@@ -118,6 +129,10 @@ def checkedManifest(dir, selected) {
                 if( !manifestPathExists(dir, key, rel) ) {
                     error("${where}: '${label}' names ${dir.resolve(rel.toString())}, which does not exist")
                 }
+                def snp_list = key == 'ld' ? ldSnpList(dir, rel) : []
+                if( snp_list && !snp_list.exists() ) {
+                    error("${where}: '${label}' is an NPY/text LD matrix, which needs its SNP list ${snp_list} beside it")
+                }
             }
         }
     }
@@ -148,7 +163,7 @@ workflow {
             manifest.files.sumstats.collect { trait, rel -> [[id: trait], dir.resolve(rel)] }
         }
         ch_ld = ch_manifest.flatMap { _meta, dir, manifest ->
-            (manifest.files.ld ?: [:]).collect { chrom, rel -> [[id: chrom], dir.resolve(rel)] }
+            (manifest.files.ld ?: [:]).collect { chrom, rel -> [[id: chrom], dir.resolve(rel), ldSnpList(dir, rel)] }
         }
         ch_ld_panel = ch_manifest.flatMap { _meta, dir, manifest ->
             (manifest.files.ld_panel ?: [:]).collect { chrom, rel -> [[id: chrom]] + panelFiles(dir, rel) }

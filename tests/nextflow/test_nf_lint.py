@@ -80,7 +80,7 @@ def _plant(path: Path, pattern: str, replacement: str) -> None:
     path.write_text(new)
 
 
-SUBWORKFLOW = "subworkflows/local/simulate.nf"
+SUBWORKFLOW = "subworkflows/local/simulate/main.nf"
 MODULE = "modules/local/simulate_cohort/main.nf"
 
 # (id, file, regex anchor, replacement, severity, expected message fragment)

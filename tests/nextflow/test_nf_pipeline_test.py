@@ -48,7 +48,7 @@ def _process_modules() -> dict[str, Path]:
     """Process name (alias included) -> its module's main.nf, from the subworkflows' include lines."""
     out = {}
     pattern = re.compile(r"include\s*\{\s*(\w+)(?:\s+as\s+(\w+))?\s*\}\s*from\s*'([^']+)'")
-    for wf in sorted((REPO_ROOT / "subworkflows" / "local").glob("*.nf")):
+    for wf in sorted((REPO_ROOT / "subworkflows" / "local").glob("*/main.nf")):
         for name, alias, source in pattern.findall(wf.read_text()):
             out[alias or name] = (wf.parent / f"{source}.nf").resolve()
     return out

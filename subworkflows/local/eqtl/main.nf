@@ -12,13 +12,13 @@
  * features as a deep-learning source.
  */
 
-include { EQTL_FEATURIZE } from '../../modules/local/eqtl_featurize/main'
-include { EQTL_LABELS    } from '../../modules/local/eqtl_labels/main'
-include { EQTL_SEARCH    } from '../../modules/local/eqtl_search/main'
-include { EQTL_TRAIN     } from '../../modules/local/eqtl_train/main'
-include { EQTL_TRAIN as EQTL_TRAIN_SEARCHED } from '../../modules/local/eqtl_train/main'
-include { EQTL_EVALUATE  } from '../../modules/local/eqtl_evaluate/main'
-include { EQTL_PREDICT   } from '../../modules/local/eqtl_predict/main'
+include { EQTL_FEATURIZE } from '../../../modules/local/eqtl_featurize/main'
+include { EQTL_LABELS    } from '../../../modules/local/eqtl_labels/main'
+include { EQTL_SEARCH    } from '../../../modules/local/eqtl_search/main'
+include { EQTL_TRAIN     } from '../../../modules/local/eqtl_train/main'
+include { EQTL_TRAIN as EQTL_TRAIN_SEARCHED } from '../../../modules/local/eqtl_train/main'
+include { EQTL_EVALUATE  } from '../../../modules/local/eqtl_evaluate/main'
+include { EQTL_PREDICT   } from '../../../modules/local/eqtl_predict/main'
 
 workflow EQTL {
     take:

@@ -4,7 +4,7 @@
  * whose cohort.yaml manifest names each file.
  */
 
-include { SIMULATE_COHORT } from '../../modules/local/simulate_cohort/main'
+include { SIMULATE_COHORT } from '../../../modules/local/simulate_cohort/main'
 
 workflow SIMULATE {
     take:

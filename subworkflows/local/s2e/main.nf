@@ -5,11 +5,11 @@
  * truth also scores the variant effects against its causal variant-gene pairs.
  */
 
-include { S2E_PREPARE         } from '../../modules/local/s2e_prepare/main'
-include { S2E_TRAIN           } from '../../modules/local/s2e_train/main'
-include { S2E_EVALUATE        } from '../../modules/local/s2e_evaluate/main'
-include { S2E_VARIANT_EFFECTS } from '../../modules/local/s2e_variant_effects/main'
-include { S2E_VARIANT_TRUTH   } from '../../modules/local/s2e_variant_truth/main'
+include { S2E_PREPARE         } from '../../../modules/local/s2e_prepare/main'
+include { S2E_TRAIN           } from '../../../modules/local/s2e_train/main'
+include { S2E_EVALUATE        } from '../../../modules/local/s2e_evaluate/main'
+include { S2E_VARIANT_EFFECTS } from '../../../modules/local/s2e_variant_effects/main'
+include { S2E_VARIANT_TRUTH   } from '../../../modules/local/s2e_variant_truth/main'
 
 workflow S2E {
     take:

@@ -6,19 +6,20 @@
  * joint clustering and multi-trait gene summaries; figures of everything at the end.
  */
 
-include { SHRINK_LD_BLOCKS                      } from '../../modules/local/shrink_ld_blocks/main'
-include { SHRINK_LD_PANEL                       } from '../../modules/local/shrink_ld_panel/main'
-include { SHRINK_EFFECTS                        } from '../../modules/local/shrink_effects/main'
-include { SHRINK_CLUSTER                        } from '../../modules/local/shrink_cluster/main'
-include { SHRINK_CLUSTER as SHRINK_CLUSTER_JOINT } from '../../modules/local/shrink_cluster/main'
-include { SHRINK_GENE_TEST                      } from '../../modules/local/shrink_gene_test/main'
-include { SHRINK_MULTI_TRAIT                    } from '../../modules/local/shrink_multi_trait/main'
-include { SHRINK_PLOTS                          } from '../../modules/local/shrink_plots/main'
+include { SHRINK_LD_BLOCKS                      } from '../../../modules/local/shrink_ld_blocks/main'
+include { SHRINK_LD_PANEL                       } from '../../../modules/local/shrink_ld_panel/main'
+include { SHRINK_EFFECTS                        } from '../../../modules/local/shrink_effects/main'
+include { SHRINK_CLUSTER                        } from '../../../modules/local/shrink_cluster/main'
+include { SHRINK_CLUSTER as SHRINK_CLUSTER_JOINT } from '../../../modules/local/shrink_cluster/main'
+include { SHRINK_GENE_TEST                      } from '../../../modules/local/shrink_gene_test/main'
+include { SHRINK_MULTI_TRAIT                    } from '../../../modules/local/shrink_multi_trait/main'
+include { SHRINK_PLOTS                          } from '../../../modules/local/shrink_plots/main'
 
 workflow SHRINK {
     take:
     ch_sumstats // channel: [ val(meta), path(sumstats) ]  meta.id = trait name
-    ch_ld       // channel: [ val(meta), path(ld.npz) ]    meta.id = chromosome (NPZ with r, snp, pos, a1, a2)
+    ch_ld       // channel: [ val(meta), path(ld), path(snps) ]  meta.id = chromosome; an NPZ (r, snp, pos, a1, a2)
+                //          with snps = [], or an NPY / PLINK --r square text matrix with its .bim
     ch_ld_panel // channel: [ val(meta), path(panel), path(aux) ]  meta.id = chromosome; a PLINK .bed with
                 //          [.bim, .fam], or a VCF/BCF with its index (or []); chromosomes not in ch_ld
     genes       // value: path(gene table: gene, CHR, START, END[, SNP_START, SNP_END])
@@ -42,13 +43,17 @@ workflow SHRINK {
         .map { meta, effects -> [[id: meta.trait], effects] }
         .groupTuple()
     SHRINK_CLUSTER(ch_by_trait)
-    ch_all_ld = ch_ld.map { _meta, ld -> ld }
+    ch_all_ld = ch_ld.map { _meta, ld, _snps -> ld }
         .mix(SHRINK_LD_PANEL.out.band.map { _meta, band -> band })
         .collect()
     ch_gene_in = ch_by_trait
         .join(SHRINK_CLUSTER.out.clusters)
         .map { meta, effects, _clusters, cluster_model -> [meta, effects, cluster_model] }
-    SHRINK_GENE_TEST(ch_gene_in, ch_all_ld, genes)
+    // the .bim of each text/NPY matrix is staged beside it (same prefix), where gene-test looks for it
+    ch_ld_snps = ch_ld.flatMap { _meta, _ld, snps -> snps ? [snps] : [] }
+        .collect()
+        .ifEmpty([])
+    SHRINK_GENE_TEST(ch_gene_in, ch_all_ld, ch_ld_snps, genes)
 
     // joint clustering of all traits, only when there are at least two
     ch_n_traits = ch_sumstats.count()
