@@ -74,27 +74,33 @@ def _run(tiny_cohort, tmp_path_factory, cfg: TrainConfig | None = None):
     return out, planted, causal, summary
 
 
+SCAN_SEEDS = (0, 1, 2)
+
+
 @pytest.fixture(scope="module")
-def scan_run(tiny_cohort, tmp_path_factory):
-    """The demo's recipe (the scan model, steps of whole genes) on the same genes and individuals."""
+def scan_runs(tiny_cohort, tmp_path_factory):
+    """The demo's recipe (the scan model, steps of whole genes) on the same genes and individuals, once per
+    training seed of ``SCAN_SEEDS``."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        cfg = TrainConfig(model=ModelConfig.scan(WINDOW), ref_epochs=1, epochs=30, genes_per_step=1, lr=5e-3, seed=0)
-        yield _run(tiny_cohort, tmp_path_factory, cfg)
+        yield [_run(tiny_cohort, tmp_path_factory, TrainConfig(model=ModelConfig.scan(WINDOW), ref_epochs=1, epochs=30,
+                                                               genes_per_step=1, lr=5e-3, seed=seed))
+               for seed in SCAN_SEEDS]
     finally:
         torch.set_num_threads(threads)
 
 
-def test_scan_model_on_whole_gene_steps_nears_the_elastic_net(scan_run):
-    """Measured over training seeds / individual splits s = 0..4 (this test is s = 0; ~20 s): median r
-    0.64, 0.63, 0.57, 0.61, 0.56 against the elastic net's 0.68, 0.76, 0.66, 0.64, 0.55 (ratio 0.83-1.02);
-    the published trunk above gets 0.31-0.68 in ~3x the time."""
-    _, _, _, summary = scan_run
-    print("s2e tiny cohort, scan model:",
-          json.dumps({k: summary[k] for k in ("median_pearson_model", "median_pearson_enet")}))
-    assert summary["median_pearson_model"] > 0.5
-    assert summary["median_pearson_model"] > 0.75 * summary["median_pearson_enet"]
+def test_scan_model_on_whole_gene_steps_nears_the_elastic_net(scan_runs):
+    """The median over training seeds 0-2 (~60 s): one seed alone swings by 0.2. Measured 2026-12-02
+    (numpy 2.4.6, torch 2.13.0 CPU): seeds 0-4 give median r 0.48, 0.61, 0.64, 0.67, 0.49 against the
+    elastic net's 0.68 (ratio 0.70-0.99, median 0.90); the published trunk above gets 0.31-0.68 in ~3x
+    the time."""
+    models = [summary["median_pearson_model"] for _, _, _, summary in scan_runs]
+    enet = scan_runs[0][3]["median_pearson_enet"]
+    print("s2e tiny cohort, scan model by seed:", json.dumps({"model": models, "enet": enet}))
+    assert float(np.median(models)) > 0.5
+    assert float(np.median(models)) > 0.75 * enet
 
 
 def test_held_out_individuals_are_predicted(run):
