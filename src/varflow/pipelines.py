@@ -20,6 +20,8 @@ from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.cohort import Cohort
 from varflow.io.provenance import Provenance
+from varflow.layout import step_path, workflow_dir
+from varflow.versions import write_software_versions
 from varflow.params import check_cohort, workflow_inputs
 from varflow.run_record import RunRecord, check_folder, clear_folder, describe_inputs, recorded
 
@@ -41,7 +43,8 @@ def _pipeline(workflow: str):
 
 @dataclass(frozen=True)
 class WorkflowRun:
-    """One in-process workflow run, fully decided (cohort, folder, seed, device, params), nothing started.
+    """One in-process workflow run, fully decided (cohort, results folder, seed, device, params), nothing
+    started. It writes into ``folder``, ``outdir/<workflow>`` (``varflow.layout``), as Nextflow publishes.
 
     ``cohort`` is a folder path: a run that simulates its cohort plans before the cohort exists.
     ``keep`` are paths that clearing the folder (``--overwrite``) must never touch: the run's inputs.
@@ -57,12 +60,18 @@ class WorkflowRun:
     record: RunRecord
     keep: tuple[Path, ...] = ()
 
+    @property
+    def folder(self) -> Path:
+        """The workflow's folder in the results folder ``outdir``."""
+        return workflow_dir(self.outdir, self.workflow)
+
 
 def plan_workflow(workflow: str, outdir: Path | None, *, cohort: Path | None = None, params: Path | None = None,
                   seed: int | None = None, device: str | None = None, quick: bool = False,
                   sizes: dict[str, Any] | None = None, command: str | None = None,
                   cohort_simulated: bool = False, preset: str | None = None) -> WorkflowRun:
     """Decide one workflow run on a cohort folder or a params file; validates everything, writes nothing.
+    ``outdir`` is the results folder: the workflow writes ``outdir/<workflow>/`` (``varflow.layout``).
 
     With ``params`` (a Nextflow params file, see ``varflow.params``) the file names the cohort and may
     set ``outdir``, ``seed``, ``use_gpu`` and the workflow's own params; ``outdir``/``seed``/``device``
@@ -101,15 +110,15 @@ def claim_folders(runs: list[WorkflowRun], *, overwrite: bool = False) -> None:
     """Make each run's folder ready: refuse another run's results there (``varflow.run_record``), or with
     ``overwrite`` clear those folders, and only them. Every folder is checked before any is cleared."""
     for run in runs:
-        check_folder(run.outdir, run.record, overwrite=overwrite, keep=list(run.keep))
+        check_folder(run.folder, run.record, overwrite=overwrite, keep=list(run.keep))
     for run in runs:
-        if overwrite and run.outdir.is_dir():
-            clear_folder(run.outdir)
+        if overwrite and run.folder.is_dir():
+            clear_folder(run.folder)
 
 
 def execute(run: WorkflowRun) -> dict[str, Any]:
-    """Run a planned (and claimed) workflow, recording it in ``run.outdir/run.json``; returns its headline
-    figures + seconds."""
+    """Run a planned (and claimed) workflow into ``run.folder``, recording it in its ``run.json`` and the
+    software versions in ``outdir/pipeline_info/``; returns its headline figures + seconds."""
     module = _pipeline(run.workflow)
     cohort = Cohort.load(run.cohort)
     record = run.record
@@ -117,13 +126,14 @@ def execute(run: WorkflowRun) -> dict[str, Any]:
         record = replace(record, inputs=describe_inputs(workflow_inputs(cohort, run.workflow, run.params)))
     start = time.perf_counter()
     extra = {"params": run.params} if run.params else {}
-    with recorded(run.outdir, record):
-        figures = module.run_from_cohort(cohort, run.outdir, seed=run.seed, device=run.device, quick=run.quick,
+    with recorded(run.folder, record):
+        figures = module.run_from_cohort(cohort, run.folder, seed=run.seed, device=run.device, quick=run.quick,
                                          **extra)
+    write_software_versions(run.outdir, f"varflow run {run.workflow}")
     figures = dict(figures or {})
     figures["seconds"] = round(time.perf_counter() - start, 2)
-    figures.setdefault("outdir", str(run.outdir))
-    log.info("%s finished in %.1f s -> %s", run.workflow, figures["seconds"], run.outdir)
+    figures.setdefault("outdir", str(run.folder))
+    log.info("%s finished in %.1f s -> %s", run.workflow, figures["seconds"], run.folder)
     return figures
 
 
@@ -148,9 +158,7 @@ def _run_all_params(workflow: str, outdir: Path, sizes: dict[str, dict[str, Any]
     names, extra1__s2e_*)."""
     wf_params = dict(sizes.get(workflow) or {})
     if workflow == "eqtl" and "s2e" in available_workflows():
-        from varflow.s2e.pipeline import VARIANT_EFFECTS_NAME
-
-        wf_params["eqtl_extra_scores"] = [str(outdir / "s2e" / VARIANT_EFFECTS_NAME),
+        wf_params["eqtl_extra_scores"] = [str(step_path(workflow_dir(outdir, "s2e"), "S2E_VARIANT_EFFECTS")),
                                           *wf_params.get("eqtl_extra_scores", [])]
     return wf_params or None
 
@@ -171,7 +179,7 @@ def run_all(outdir: Path, *, cohort: Path | None = None, preset: str = "demo", s
     sizes = sizes or {}
     simulated = cohort is None
     cohort = outdir / "cohort" if simulated else cohort
-    runs = [plan_workflow(wf, outdir / wf, cohort=cohort, seed=seed, device=device, quick=quick,
+    runs = [plan_workflow(wf, outdir, cohort=cohort, seed=seed, device=device, quick=quick,
                           sizes=_run_all_params(wf, outdir, sizes), command=command, cohort_simulated=simulated,
                           preset=preset)
             for wf in available_workflows()]

@@ -120,12 +120,12 @@ def test_s2e_variant_scores_are_a_source_through_config_alone(tiny_cohort, tmp_p
     (tmp_path / "my_params.yaml").write_text(yaml.safe_dump({"cohort": str(mine), "eqtl_config": str(tmp_path / "cfg.yaml"),
                                                              "outdir": str(tmp_path / "out"), "use_gpu": False}))
     figures = run_workflow("eqtl", None, params=tmp_path / "my_params.yaml", quick=True)
-    feats = pd.read_parquet(tmp_path / "out" / "features" / "features.parquet")
+    feats = pd.read_parquet(tmp_path / "out" / "eqtl" / "features" / "features.parquet")
     merged = feats.merge(s2e, on=["variant_id", "gene_id"])
     assert len(merged) == len(feats)
     assert np.allclose(merged["s2e__s2e_delta"], merged["s2e_delta"])
     assert np.allclose(merged["s2e__s2e_delta_abs"], merged["s2e_delta"].abs())
-    contract = json.loads((tmp_path / "out" / "features" / "contract.json").read_text())
+    contract = json.loads((tmp_path / "out" / "eqtl" / "features" / "contract.json").read_text())
     assert contract["categories"]["s2e__s2e_delta"] == "deep_learning"
     assert figures["n_predictions"] == len(feats)
 
@@ -150,12 +150,13 @@ def test_two_cell_types_in_one_run(run, tiny_cohort, tmp_path):
 
     out, _ = run
     configs = [CELL_TYPES / f"{c}.yaml" for c in ("hepatocyte", "monocyte")]  # the packaged examples
-    figures = run_workflow("eqtl", tmp_path / "results" / "eqtl", cohort=tiny_cohort.root, quick=True,
+    figures = run_workflow("eqtl", tmp_path / "results", cohort=tiny_cohort.root, quick=True,
                            sizes={"eqtl_config": ",".join(map(str, configs))})
     assert figures["cell_types"] == ["hepatocyte", "monocyte"]
     default_features = pd.read_parquet(out / "features" / "features.parquet")
-    compared = json.loads((tmp_path / "results" / "eqtl" / "cell_types.json").read_text())
-    for row, cell_type in zip(compared["rows"], ("hepatocyte", "monocyte")):
+    compared = sections.cell_type_comparison(tmp_path / "results" / "eqtl", ["hepatocyte", "monocyte"])
+    assert not (tmp_path / "results" / "eqtl" / "cell_types.json").exists()  # not a layout file: the report compares
+    for (_, row), cell_type in zip(compared.iterrows(), ("hepatocyte", "monocyte")):
         root = tmp_path / "results" / "eqtl" / cell_type
         feats = pd.read_parquet(root / "features" / "features.parquet")
         assert "reg" in feats and not any(c.startswith("reg__") for c in feats)
@@ -163,7 +164,8 @@ def test_two_cell_types_in_one_run(run, tiny_cohort, tmp_path):
         assert feats["reg"].to_numpy().tolist() == default_features[f"reg__{cell_type}"].to_numpy().tolist()
         metrics = json.loads((root / "evaluate" / "metrics.json").read_text())
         assert row["cell_type"] == cell_type
-        assert row["auprc_weighted"] == metrics["pooled"]["weighted"]["auprc"]
+        assert row["AUPRC weighted"] == metrics["pooled"]["weighted"]["auprc"]
+        assert row["AUPRC weighted"] == figures["by_cell_type"][cell_type]["auprc_weighted"]
         assert figures["by_cell_type"][cell_type]["config_name"] == cell_type
     html = sections.eqtl(tmp_path / "results")
     assert "Cell types compared" in html and "Cell type hepatocyte" in html and "Cell type monocyte" in html

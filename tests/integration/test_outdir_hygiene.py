@@ -22,7 +22,7 @@ from cli_checks import assert_one_line_error
 def _gwas_cohort(tiny_cohort, root: Path, traits: list[str]) -> Path:
     """A user's shrink folder: the tiny cohort's GWAS of ``traits`` on chr3 (files linked, manifest by hand)."""
     c = tiny_cohort
-    root.mkdir()
+    root.mkdir(parents=True)
     files = {"sumstats": {t: c.path("sumstats", t) for t in traits}, "ld": {"chr3": c.path("ld", "chr3")},
              "gwas_genes": c.path("gwas_genes")}
     manifest = {}
@@ -46,6 +46,7 @@ def cohorts(tiny_cohort, tmp_path) -> dict[str, Path]:
 
 
 def _shrink(cohort: Path, outdir: Path, *extra: str):
+    """``varflow run shrink --outdir outdir``: the workflow writes (and run.json records) outdir/shrink."""
     return CliRunner().invoke(app, ["run", "shrink", "--cohort", str(cohort), "--outdir", str(outdir), "--quick",
                                     *extra])
 
@@ -62,8 +63,9 @@ def _record(folder: Path) -> dict:
 
 
 def test_one_trait_into_two_trait_folder_refuses_then_overwrite_replaces(cohorts, tmp_path):
-    out = tmp_path / "results" / "shrink"
-    assert _shrink(cohorts["two"], out).exit_code == 0
+    results = tmp_path / "results"
+    out = results / "shrink"
+    assert _shrink(cohorts["two"], results).exit_code == 0
     assert sorted(p.name for p in (out / "effects").iterdir()) == ["trait1.chr3.parquet", "trait2.chr3.parquet"]
     first = _record(out)
     sibling = tmp_path / "results" / "s2e" / "keep.txt"  # another workflow's folder beside it
@@ -71,12 +73,12 @@ def test_one_trait_into_two_trait_folder_refuses_then_overwrite_replaces(cohorts
     sibling.write_text("mine")
     before = _snapshot(tmp_path / "results")
 
-    refused = _shrink(cohorts["one"], out)
+    refused = _shrink(cohorts["one"], results)
     assert_one_line_error(refused, f"{out}: holds the results of another run", f"started {first['started']}",
                     first["command"], "params (cohort)", "inputs (", "--overwrite")
     assert _snapshot(tmp_path / "results") == before  # nothing written or deleted
 
-    replaced = _shrink(cohorts["one"], out, "--overwrite")
+    replaced = _shrink(cohorts["one"], results, "--overwrite")
     assert replaced.exit_code == 0, replaced.output
     assert not [p for p in out.rglob("*trait2*")], "the older run's trait is left beside the new one"
     assert sorted(p.name for p in (out / "effects").iterdir()) == ["trait1.chr3.parquet"]
@@ -94,13 +96,14 @@ def test_one_trait_into_two_trait_folder_refuses_then_overwrite_replaces(cohorts
 
 
 def test_identical_rerun_is_allowed_and_the_record_holds_the_run(cohorts, tmp_path):
-    out = tmp_path / "shrink"
-    assert _shrink(cohorts["two"], out, "--seed", "4").exit_code == 0
+    results = tmp_path / "results"
+    out = results / "shrink"
+    assert _shrink(cohorts["two"], results, "--seed", "4").exit_code == 0
     first = _record(out)
-    again = _shrink(cohorts["two"], out, "--seed", "4")
+    again = _shrink(cohorts["two"], results, "--seed", "4")
     assert again.exit_code == 0, again.output
     record = _record(out)
-    assert record["command"] == f"varflow run shrink --outdir {out} --cohort {cohorts['two']} --seed 4 --quick"
+    assert record["command"] == f"varflow run shrink --outdir {results} --cohort {cohorts['two']} --seed 4 --quick"
     assert record["workflow"] == "shrink" and record["status"] == "finished" and record["error"] is None
     assert record["params"] == {"cohort": str(cohorts["two"].resolve()), "seed": 4, "device": "auto", "quick": True}
     started, finished = (datetime.fromisoformat(record[k]) for k in ("started", "finished"))
@@ -110,11 +113,11 @@ def test_identical_rerun_is_allowed_and_the_record_holds_the_run(cohorts, tmp_pa
         data = Path(entry["path"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     # the device changes speed, not results: not a different run
-    assert _shrink(cohorts["two"], out, "--seed", "4", "--device", "cpu").exit_code == 0
+    assert _shrink(cohorts["two"], results, "--seed", "4", "--device", "cpu").exit_code == 0
     # a changed input file is
     manifest = cohorts["two"] / "cohort.yaml"
     manifest.write_text(manifest.read_text() + "# edited\n")
-    assert_one_line_error(_shrink(cohorts["two"], out, "--seed", "4"), "its inputs (cohort.yaml) differ")
+    assert_one_line_error(_shrink(cohorts["two"], results, "--seed", "4"), "its inputs (cohort.yaml) differ")
 
 
 def test_failed_run_is_recorded_failed(tiny_cohort, tmp_path):
@@ -123,29 +126,32 @@ def test_failed_run_is_recorded_failed(tiny_cohort, tmp_path):
     target.unlink()
     target.write_text("not a table\n")
     out = tmp_path / "shrink"
-    result = _shrink(cohort, out)
+    result = _shrink(cohort, tmp_path)
     assert result.exit_code == 1, result.output
     record = _record(out)
     assert record["status"] == "failed" and record["finished"] and record["error"]
     assert record["error"] in result.output
     # the same run again (as after an interruption) is not refused: it runs, and fails the same way
-    again = _shrink(cohort, out)
+    again = _shrink(cohort, tmp_path)
     assert again.exit_code == 1 and record["error"] in again.output and "another run" not in again.output
 
 
-def test_results_without_a_record_and_unsafe_overwrites_are_refused(cohorts, tmp_path):
+def test_results_without_a_record_and_unsafe_overwrites_are_refused(cohorts, tiny_cohort, tmp_path):
     out = tmp_path / "shrink"
     out.mkdir()
     (out / "old.parquet").write_text("from before run records")
-    assert_one_line_error(_shrink(cohorts["two"], out), f"{out}: holds results without a run record (run.json)")
+    assert_one_line_error(_shrink(cohorts["two"], tmp_path), f"{out}: holds results without a run record (run.json)")
     assert (out / "old.parquet").exists()
-    # --overwrite never clears a folder holding this run's inputs, nor one holding other workflows' folders
-    assert_one_line_error(_shrink(cohorts["two"], tmp_path, "--overwrite"), f"{tmp_path}: holds this run's input")
+    # --overwrite never clears a workflow folder holding this run's inputs, nor one holding other runs' folders
+    inside = _gwas_cohort(tiny_cohort, tmp_path / "mine" / "shrink" / "data", ["trait1"])
+    assert_one_line_error(_shrink(inside, tmp_path / "mine", "--overwrite"),
+                          f"{tmp_path / 'mine' / 'shrink'}: holds this run's input")
     results = tmp_path / "results"
-    (results / "s2e").mkdir(parents=True)
-    (results / "s2e" / RUN_RECORD_NAME).write_text("{}")
-    assert_one_line_error(_shrink(cohorts["two"], results, "--overwrite"), f"{results}: holds other folders' results")
-    assert (results / "s2e" / RUN_RECORD_NAME).exists()
+    (results / "shrink" / "s2e").mkdir(parents=True)
+    (results / "shrink" / "s2e" / RUN_RECORD_NAME).write_text("{}")
+    assert_one_line_error(_shrink(cohorts["two"], results, "--overwrite"),
+                          f"{results / 'shrink'}: holds other folders' results")
+    assert (results / "shrink" / "s2e" / RUN_RECORD_NAME).exists()
 
 
 def test_a_simulated_cohort_is_compared_by_its_params_not_its_checksums():

@@ -35,7 +35,7 @@ def test_weighted_eqtl_models_weight_the_s2e_features_like_deep_learning(tiny_re
     from varflow.eqtl.config import default_config_path
 
     dl_weight = yaml.safe_load(default_config_path().read_text())["categories"]["deep_learning"]
-    train = tiny_results / "eqtl" / "train"
+    train = sorted((tiny_results / "eqtl" / "train").glob("chr*[0-9]"))[0]  # a fixed-weight fold
     contract = FeatureContract.load(train / "contract.json")
     model_path = sorted(train.glob("model_*_weighted.cbm"))[0]
     model = CatBoostClassifier()

@@ -56,8 +56,8 @@ def _params(tmp_path: Path, **params) -> Path:
 
 def test_shrink_runs_from_a_params_file(my_data, tmp_path):
     """One trait, one chromosome of the user's data; outdir and seed come from the file."""
-    out = tmp_path / "results" / "shrink"
-    pfile = _params(tmp_path, cohort=str(my_data), outdir=str(out), seed=5, workflow="shrink",
+    out = tmp_path / "results" / "shrink"  # the params file's outdir is the results folder, as for Nextflow
+    pfile = _params(tmp_path, cohort=str(my_data), outdir=str(out.parent), seed=5, workflow="shrink",
                     publish_dir_mode="copy")
     result = CliRunner().invoke(app, ["run", "shrink", "--params", str(pfile), "--quick"])
     assert result.exit_code == 0, result.output
@@ -85,6 +85,7 @@ def test_shrink_step_options_reach_the_steps(my_data, tmp_path):
         pfile = _params(tmp_path, cohort=str(my_data), outdir=str(out[name]), workflow="shrink", **options)
         result = CliRunner().invoke(app, ["run", "shrink", "--params", str(pfile), "--quick"])
         assert result.exit_code == 0, result.output
+    out = {name: folder / "shrink" for name, folder in out.items()}
     default, changed = (json.loads((out[n] / "run.json").read_text()) for n in ("default", "set"))
     assert changed["params"]["shrink_method"] == "enet" and "shrink_method" not in default["params"]
     assert "PRIOR_VAR" in read_table(out["default"] / "effects" / "ldl.chr3.parquet").columns
@@ -153,16 +154,18 @@ def test_params_reach_each_workflow(my_data, tmp_path, monkeypatch):
                     shrink_model=str(model), s2e_window=2000, s2e_epochs=1, s2e_ref_epochs=1,
                     eqtl_config=str(cfg), s2e_args="--tiny")
     runner = CliRunner()
-    for wf in ("shrink", "s2e", "eqtl"):  # one outdir for all three: each run replaces the last one's record
-        assert runner.invoke(app, ["run", wf, "--params", str(pfile), "--overwrite"]).exit_code == 0
-    common = {"cohort": my_data, "outdir": tmp_path / "o", "seed": 9, "device": "cpu", "quick": False}
-    assert calls["shrink"] == {**common, "params": {"shrink_model": str(model)}}
-    assert calls["s2e"] == {**common, "params": {"s2e_window": 2000, "s2e_epochs": 1, "s2e_ref_epochs": 1}}
-    assert calls["eqtl"] == {**common, "params": {"eqtl_config": str(cfg)}}
+    for wf in ("shrink", "s2e", "eqtl"):  # one outdir for all three, each in its own folder
+        assert runner.invoke(app, ["run", wf, "--params", str(pfile)]).exit_code == 0
+    common = {"cohort": my_data, "seed": 9, "device": "cpu", "quick": False}
+    folder = {wf: tmp_path / "o" / wf for wf in calls}
+    assert calls["shrink"] == {**common, "outdir": folder["shrink"], "params": {"shrink_model": str(model)}}
+    assert calls["s2e"] == {**common, "outdir": folder["s2e"],
+                            "params": {"s2e_window": 2000, "s2e_epochs": 1, "s2e_ref_epochs": 1}}
+    assert calls["eqtl"] == {**common, "outdir": folder["eqtl"], "params": {"eqtl_config": str(cfg)}}
     # --outdir, --seed and --device on the command line win over the file
     assert runner.invoke(app, ["run", "s2e", "--params", str(pfile), "--outdir", str(tmp_path / "x"), "--seed",
                                "1", "--device", "auto"]).exit_code == 0
-    assert (calls["s2e"]["outdir"], calls["s2e"]["seed"], calls["s2e"]["device"]) == (tmp_path / "x", 1, "auto")
+    assert (calls["s2e"]["outdir"], calls["s2e"]["seed"], calls["s2e"]["device"]) == (tmp_path / "x" / "s2e", 1, "auto")
 
 
 def test_bad_params_files_give_one_line_errors(my_data, tmp_path):

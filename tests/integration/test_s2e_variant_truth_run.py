@@ -20,7 +20,7 @@ def test_run_writes_variant_truth_read_by_the_report(tiny_cohort, tmp_path):
         run_from_cohort(tiny_cohort, tmp_path / "s2e", quick=True, device="cpu")
     finally:
         torch.set_num_threads(threads)
-    res = json.loads((tmp_path / "s2e" / "evaluate" / "variant_truth.json").read_text())
+    res = json.loads((tmp_path / "s2e" / "variant_truth.json").read_text())
     scores = read_table(tmp_path / "s2e" / "variant_effects.parquet", "variant_scores")
     truth = read_table(tiny_cohort.path("causal_variants"), "causal_variants")
     keys = set(zip(truth["variant_id"], truth["gene_id"]))

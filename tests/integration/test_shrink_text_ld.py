@@ -65,7 +65,7 @@ def test_text_ld_in_cohort_yaml_gives_the_npz_effects(cohorts, tmp_path):
     for form, root in cohorts.items():
         run_workflow("shrink", out[form], cohort=root, seed=1, quick=True)
     for table, rows in (("effects/trait.chr1.parquet", N_SNPS), ("gene_tests/trait.gene_tests.parquet", 8)):
-        npz, text = (pd.read_parquet(out[form] / table) for form in ("npz", "text"))
+        npz, text = (pd.read_parquet(out[form] / "shrink" / table) for form in ("npz", "text"))
         assert len(npz) == rows
         pd.testing.assert_frame_equal(npz, text)
 
@@ -97,8 +97,8 @@ def test_gene_test_cli_reads_text_ld_beside_its_bim(cohorts, tmp_path):
     from varflow.cli.main import app
 
     run_workflow("shrink", tmp_path / "npz", cohort=cohorts["npz"], seed=1, quick=True)
-    effects = tmp_path / "npz" / "effects" / "trait.chr1.parquet"
-    model = tmp_path / "npz" / "cluster" / "trait.model.json"
+    effects = tmp_path / "npz" / "shrink" / "effects" / "trait.chr1.parquet"
+    model = tmp_path / "npz" / "shrink" / "cluster" / "trait.model.json"
     out = tmp_path / "tests.parquet"
     result = CliRunner().invoke(app, ["shrink", "gene-test", str(effects), str(cohorts["text"] / "chr1.ld"),
                                       "--genes", str(cohorts["text"] / "genes.tsv"), "--cluster-model", str(model),
@@ -106,5 +106,5 @@ def test_gene_test_cli_reads_text_ld_beside_its_bim(cohorts, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["n_genes"] == 8
     pd.testing.assert_frame_equal(pd.read_parquet(out).drop(columns=[], errors="ignore"),
-                                  pd.read_parquet(tmp_path / "npz" / "gene_tests" / "trait.gene_tests.parquet"),
+                                  pd.read_parquet(tmp_path / "npz" / "shrink" / "gene_tests" / "trait.gene_tests.parquet"),
                                   check_like=True)

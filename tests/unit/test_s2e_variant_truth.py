@@ -214,7 +214,7 @@ def test_report_shows_the_truth_table(tmp_path):
     write_table(scores, root / "variant_effects.parquet", "variant_scores")
     write_table(truth, tmp_path / "t.parquet", "causal_variants")
     assert "causal pairs are not scored" in s2e(tmp_path)
-    res = steps.variant_truth(root / "variant_effects.parquet", tmp_path / "t.parquet", root / "evaluate" / "variant_truth.json")
+    res = steps.variant_truth(root / "variant_effects.parquet", tmp_path / "t.parquet", root / "variant_truth.json")
     html = s2e(tmp_path)
     assert "AUROC |ISM|" in html and "<td>indel</td><td>0</td><td>60</td><td>n/a</td>" in html
     assert f"{res['classes']['snv']['auroc_ism_abs']:.4g}" in html

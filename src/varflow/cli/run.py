@@ -24,8 +24,9 @@ def _workflow_command(workflow: str):
     @handles_errors
     def command(
         ctx: typer.Context,
-        outdir: Optional[Path] = typer.Option(None, "--outdir", help="Folder for this workflow's outputs "
-                                              "(required with --cohort; default with --params: its outdir)."),
+        outdir: Optional[Path] = typer.Option(None, "--outdir", help="Results folder: the workflow writes "
+                                              "OUTDIR/<workflow>/, as nextflow run --outdir publishes (required "
+                                              "with --cohort; default with --params: its outdir)."),
         cohort: Optional[Path] = typer.Option(None, "--cohort", help="A cohort folder (with cohort.yaml)."),
         params: Optional[Path] = typer.Option(None, "--params", help="A Nextflow params file (YAML/JSON, as "
                                               "nextflow -params-file) naming a cohort folder; validated "

@@ -6,7 +6,6 @@ Calls the same step functions as ``varflow eqtl <step>``; used by ``varflow run 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -20,10 +19,10 @@ from varflow.device import resolve_device
 from varflow.eqtl import steps
 from varflow.eqtl.config import EqtlConfig, config_paths, load_config
 from varflow.errors import VarflowError
-from varflow.io.atomic import atomic_path
 from varflow.io.cohort import Cohort
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table
+from varflow.layout import step_dir, step_path
 
 log = logging.getLogger("varflow")
 
@@ -45,20 +44,42 @@ def top_enrichment(pred: pd.DataFrame, truth: pd.DataFrame, top_fraction: float 
             "enrichment": share / base if base > 0 else float("nan")}
 
 
+def _inputs(outdir: Path) -> tuple[Path, Path, Path]:
+    """The features, feature contract and labels every training step reads."""
+    features, labels = step_path(outdir, "EQTL_FEATURIZE"), step_path(outdir, "EQTL_LABELS")
+    return features / steps.FEATURES_NAME, features / steps.CONTRACT_NAME, labels / steps.LABELS_NAME
+
+
+def train_folds(outdir: Path, config: EqtlConfig, *, device: str, provenance: Provenance) -> dict[str, Any]:
+    """One LOCO fold per chromosome of labels/folds.txt, each into its own ``train/<chrom>`` (as
+    Nextflow scatters them); returns the folds trained, their folders and {chrom: reason} skipped."""
+    folds_file = step_path(outdir, "EQTL_LABELS") / steps.FOLDS_NAME
+    chroms = [line.strip() for line in folds_file.read_text().splitlines() if line.strip()]
+    folds, dirs, skipped = [], [], {}
+    for chrom in chroms:
+        folder = step_path(outdir, "EQTL_TRAIN", chrom=chrom)
+        res = steps.train_step(*_inputs(outdir), config, folder, chroms=[chrom], device=device,
+                               provenance=provenance)
+        folds += res["folds"]
+        dirs += [folder] if res["folds"] else []
+        skipped.update(res["skipped"])
+    return {"folds": folds, "dirs": dirs, "skipped": skipped}
+
+
 def search_and_train(outdir: Path, config: EqtlConfig, folds: list[str], *, device: str,
                      provenance: Provenance) -> dict[str, Any]:
-    """Search each fold's weights on its own training chromosomes (``outdir/search``), then train that
-    fold with them into ``outdir/train_searched/<chrom>``; returns those folders and the seconds of both."""
-    inputs = (outdir / "features" / steps.FEATURES_NAME, outdir / "features" / steps.CONTRACT_NAME,
-              outdir / "labels" / steps.LABELS_NAME)
+    """Search each fold's weights on its own training chromosomes (``search/weights_<chrom>.json``), then
+    train that fold with them into ``train/<chrom>_searched``; returns those folders and the seconds of
+    both."""
+    inputs = _inputs(outdir)
     start = time.perf_counter()
-    steps.search_step(*inputs, config, outdir / "search", chroms=folds)
+    steps.search_step(*inputs, config, step_dir(outdir, "EQTL_SEARCH"), chroms=folds)
     seconds_search = time.perf_counter() - start
     dirs = []
     for chrom in folds:
-        dirs.append(outdir / "train_searched" / chrom)
+        dirs.append(step_path(outdir, "EQTL_TRAIN_SEARCHED", chrom=chrom))
         steps.train_step(*inputs, config, dirs[-1], chroms=[chrom], device=device,
-                         weights=outdir / "search" / f"weights_{chrom}.json", provenance=provenance)
+                         weights=step_path(outdir, "EQTL_SEARCH", chrom=chrom), provenance=provenance)
     return {"dirs": dirs, "seconds_search": round(seconds_search, 1),
             "seconds_train": round(time.perf_counter() - start - seconds_search, 1)}
 
@@ -75,18 +96,17 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
     device = resolve_device(device)
     prov = Provenance.from_cli("varflow run eqtl", {"finemap": finemap, "genes": genes, "config": config.path,
                                                     "quick": quick, "device": device}, seed)
-    steps.featurize_step(finemap, genes, config, outdir / "features", provenance=prov)
-    lab = steps.labels_step(finemap, config, outdir / "labels", provenance=prov)
-    train = steps.train_step(outdir / "features" / steps.FEATURES_NAME, outdir / "features" / steps.CONTRACT_NAME,
-                             outdir / "labels" / steps.LABELS_NAME, config, outdir / "train", device=device,
-                             provenance=prov)
+    steps.featurize_step(finemap, genes, config, step_path(outdir, "EQTL_FEATURIZE"), provenance=prov)
+    lab = steps.labels_step(finemap, config, step_path(outdir, "EQTL_LABELS"), provenance=prov)
+    train = train_folds(outdir, config, device=device, provenance=prov)
     if not train["folds"]:
         raise VarflowError(f"eqtl: every LOCO fold was skipped ({train['skipped']}); nothing to evaluate")
     searched = search_and_train(outdir, config, train["folds"], device=device, provenance=prov)
     evaluate = {**({"n_boot": QUICK_BOOT} if quick else {}), **(evaluate or {})}
-    rep = steps.evaluate_step([outdir / "train", *searched["dirs"]], outdir / "evaluate", seed=seed, **evaluate)
-    pred = steps.predict_step(outdir / "features" / steps.FEATURES_NAME, [outdir / "train"],
-                              outdir / "predict" / "predictions", provenance=prov)
+    rep = steps.evaluate_step([*train["dirs"], *searched["dirs"]], step_path(outdir, "EQTL_EVALUATE"), seed=seed,
+                              **evaluate)
+    predictions = step_path(outdir, "EQTL_PREDICT")
+    pred = steps.predict_step(_inputs(outdir)[0], train["dirs"], predictions.with_suffix(""), provenance=prov)
     boot = rep["bootstrap_weighted_minus_unweighted"]
     return {"folds": train["folds"], "skipped_folds": train["skipped"], "train_positives": lab["train_positives"],
             "genes_with_too_few_negatives": f"{lab['genes_with_too_few_negatives']} of {lab['genes']}",
@@ -101,7 +121,7 @@ def run_steps(finemap: Path, genes: Path, config: EqtlConfig, outdir: Path, *, d
                 rep["weight_comparison"]["bootstrap"]["searched_minus_unweighted"][k] for k in ("ci_low", "ci_high")],
             "seconds_search": searched["seconds_search"], "seconds_train_searched": searched["seconds_train"],
             "n_predictions": len(pred),
-            "predictions": str(outdir / "predict" / "predictions.tsv.gz"), "_pred": pred}
+            "predictions": str(step_path(outdir, "EQTL_PREDICT", 1)), "_pred": pred}
 
 
 def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto",
@@ -111,8 +131,8 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
 
     ``params`` may set ``eqtl_config``: a YAML config path (unset: the packaged default for simulated
     cohorts), or several (a list or a comma-separated string): one config per cell type, each run on
-    its own into ``outdir/<config file base name>/`` and compared in ``outdir/cell_types.json``
-    (``compare_cell_types``); and ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
+    its own into ``outdir/<config file base name>/`` (as Nextflow publishes ``eqtl/<cell type>/``) and
+    compared in the returned figures (``compare_cell_types``; the report compares the folders); and ``eqtl_extra_scores``: variant-score files (``FILE``, ``NAME=FILE`` or
     ``{name:, path:}``) added as deep-learning sources, e.g. the s2e variant effects in ``run all``;
     and ``eqtl_n_boot``, the evaluation's bootstrap replicates.
     """
@@ -137,12 +157,9 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     by_type = {name: _run_one(cohort, c, Path(outdir) / name, seed=seed, device=device, quick=quick, evaluate=evaluate)
                for name, c in zip(names, configs)}
     comparison = compare_cell_types(by_type)
-    with atomic_path(Path(outdir) / CELL_TYPES_NAME, suffix=".json") as tmp:
-        tmp.write_text(json.dumps(comparison, indent=2, default=str))
     return {"cell_types": names, "comparison": comparison["rows"], "by_cell_type": by_type}
 
 
-CELL_TYPES_NAME = "cell_types.json"
 #: the per-cell-type figures compared side by side (run_steps' headline figures)
 COMPARED_FIGURES = ("train_positives", "test_positives", "auprc_unweighted", "auprc_weighted", "auprc_searched",
                     "auroc_weighted", "auprc_distance_only")

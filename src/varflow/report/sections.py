@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import html
 import json
-import platform
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from varflow.layout import COHORT, RUN_PARAMS, SOFTWARE_VERSIONS, step_dir, step_glob, step_path, workflow_dir
 from varflow.report.html import image, images, key_values, note, number, table
 
 TOP = 15
@@ -28,11 +27,18 @@ def _pngs(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.png")) if folder.is_dir() else []
 
 
+def _run_params(results: Path) -> dict:
+    """The run's parameters: ``summary.json``'s (``varflow run all``), else pipeline_info's (Nextflow)."""
+    summary, given = results / "summary.json", results / RUN_PARAMS
+    if summary.exists():
+        return _json(summary).get("params", {})
+    return _json(given) if given.exists() else {}
+
+
 def inputs(results: Path) -> str:
     body = []
-    summary = results / "summary.json"
-    params = _json(summary).get("params", {}) if summary.exists() else {}
-    manifest = Path(params.get("cohort", results / "cohort")) / "cohort.yaml"
+    params = _run_params(results)
+    manifest = _cohort_root(results) / "cohort.yaml"
     if manifest.exists():
         info = (yaml.safe_load(manifest.read_text()) or {}).get("info", {})
         keys = ("preset", "seed", "chromosomes", "n_individuals", "n_genes", "n_variants", "n_indels",
@@ -48,10 +54,10 @@ def inputs(results: Path) -> str:
 
 
 def _cohort_root(results: Path) -> Path:
-    """The cohort a results folder was made from: summary.json's params.cohort, else results/cohort."""
-    summary = results / "summary.json"
-    params = _json(summary).get("params", {}) if summary.exists() else {}
-    return Path(params.get("cohort", results / "cohort"))
+    """The cohort a results folder was made from: the run's params.cohort when that folder exists (a
+    Nextflow run's may lie on another machine), else results/cohort (a simulated or staged one)."""
+    given = _run_params(results).get("cohort")
+    return Path(given) if given and (Path(given) / "cohort.yaml").exists() else results / COHORT
 
 
 def _gene_truth(results: Path, tests: list[Path]) -> str:
@@ -70,7 +76,9 @@ def _gene_truth(results: Path, tests: list[Path]) -> str:
     rows = []
     for path in tests:
         head = pd.read_parquet(path, columns=["TRAIT", "report_statistic"]).iloc[0]
-        effects = sorted((results / "shrink" / "effects").glob(f"{head['TRAIT']}.*.parquet"))
+        effects = sorted(step_dir(results / "shrink", "SHRINK_EFFECTS").glob(f"{head['TRAIT']}.*.parquet"))
+        if not effects:
+            return note(f"Gene calls not compared with the truth: no effects of {head['TRAIT']} in this folder.")
         try:
             calls = gene_truth_calls(path, effects, cohort.path("gwas_truth"), cohort.path("gwas_genes"))
         except VarflowError as exc:
@@ -90,8 +98,8 @@ def shrink(results: Path) -> str:
     root = results / "shrink"
     if not root.is_dir():
         return note("The shrink workflow did not run.")
-    body = [images(_pngs(root / "plots"))]
-    tests = sorted((root / "gene_tests").glob("*.parquet"))
+    body = [images(_pngs(step_path(root, "SHRINK_PLOTS")))]
+    tests = sorted(root.glob(step_glob("SHRINK_GENE_TEST")))
     if tests:
         parts = []
         for path in tests:
@@ -105,7 +113,7 @@ def shrink(results: Path) -> str:
                     f"eps null); {int((df['Q'] < 0.05).sum())} with q &lt; 0.05.</p>")
         body.append(table(df.nsmallest(TOP, "P")[["TRAIT", "gene", "CHR", "n_snps", "report_statistic", "T", "P", "Q"]]))
         body.append(_gene_truth(results, tests))
-    types = root / "multitrait" / "cluster_types.parquet"
+    types = step_path(root, "SHRINK_MULTI_TRAIT", 1)
     if types.exists():
         body.append("<h3>Clusters of shrunk effects (joint)</h3>" + table(pd.read_parquet(types)))
     return "".join(body)
@@ -154,7 +162,7 @@ def s2e(results: Path) -> str:
     if not root.is_dir():
         return note("The s2e workflow did not run.")
     body = []
-    metrics = root / "evaluate" / "metrics.json"
+    metrics = step_path(root, "S2E_EVALUATE") / "metrics.json"
     if metrics.exists():
         m = _json(metrics)
         body.append("<h3>Held-out individuals</h3>" + key_values({
@@ -164,13 +172,13 @@ def s2e(results: Path) -> str:
             "across-gene Pearson of means (test genes)": m.get("across_gene_pearson_mean_test"),
         }))
         body.append(_gene_splits(m.get("by_gene_split", {})))
-    body.append(images(_pngs(root / "evaluate")))
-    effects = root / "variant_effects.parquet"
+    body.append(images(_pngs(step_path(root, "S2E_EVALUATE"))))
+    effects = step_path(root, "S2E_VARIANT_EFFECTS")
     if effects.exists():
         df = pd.read_parquet(effects)
         score = "s2e_ism_abs" if "s2e_ism_abs" in df else df.select_dtypes("number").columns[0]
         body.append("<h3>Top variant effects (in-silico mutagenesis)</h3>" + table(df.nlargest(TOP, score)))
-        body.append(_variant_truth(root / "evaluate" / "variant_truth.json"))
+        body.append(_variant_truth(step_path(root, "S2E_VARIANT_TRUTH")))
     return "".join(body)
 
 
@@ -191,21 +199,43 @@ def _weight_comparison(path: Path) -> str:
             "excludes 0, else 'neither'.</p>" + table(models) + table(pairs))
 
 
+#: the pooled AUPRCs a cell-type comparison shows (evaluate/metrics.json; searched: weight_comparison.json)
+COMPARED_AUPRC = ("unweighted", "weighted", "searched", "distance_only")
+
+
+def cell_type_comparison(root: Path, cell_types: list[str]) -> pd.DataFrame:
+    """One row per cell type (folder ``root/<cell type>``): held-out pairs and positives, pooled AUPRC of
+    each weighting and the weighted model's AUROC, read from its evaluate/ files."""
+    rows = []
+    for name in cell_types:
+        evaluated = step_path(workflow_dir(root.parent, root.name, name), "EQTL_EVALUATE")
+        m = _json(evaluated / "metrics.json")
+        compared = evaluated / "weight_comparison.json"
+        auprc = {k: v["auprc"] for k, v in m.get("pooled", {}).items()}
+        if compared.exists():
+            auprc["searched"] = _json(compared)["models"].get("searched", {}).get("auprc")
+        rows.append({"cell_type": name, "held-out pairs": m.get("n_heldout"), "positives": m.get("n_positive"),
+                     **{f"AUPRC {k}": auprc.get(k) for k in COMPARED_AUPRC},
+                     "AUROC weighted": m.get("pooled", {}).get("weighted", {}).get("auroc")})
+    return pd.DataFrame(rows)
+
+
 def eqtl(results: Path) -> str:
-    """The eqtl run, or with several cell types (``cell_types.json``) their comparison, then each one."""
+    """The eqtl run, or with several cell types (one folder each, ``eqtl/<cell type>/``) their comparison,
+    then each one."""
     root = results / "eqtl"
     if not root.is_dir():
         return note("The eqtl workflow did not run.")
-    compared = root / "cell_types.json"
-    if not compared.exists():
+    cell_types = sorted(p.parent.parent.name for p in root.glob("*/evaluate/metrics.json"))
+    if not cell_types or step_path(root, "EQTL_EVALUATE").is_dir():
         return _eqtl_run(root)
-    doc = _json(compared)
-    best = ", ".join(f"{k.removeprefix('auprc_')}: {v}" for k, v in doc["best_by"].items())
+    rows = cell_type_comparison(root, cell_types)
+    best = ", ".join(f"{k.removeprefix('AUPRC ')}: {rows.loc[rows[k].astype(float).idxmax(), 'cell_type']}"
+                     for k in rows.columns if k.startswith("AUPRC") and rows[k].notna().any())
     body = ["<h3>Cell types compared</h3><p>One config per cell type, each trained and evaluated on its own "
             f"(leave-one-chromosome-out, pooled); highest AUPRC by weighting: {html.escape(best)}.</p>"
-            + table(pd.DataFrame(doc["rows"]))]
-    for row in doc["rows"]:
-        name = str(row["cell_type"])
+            + table(rows)]
+    for name in cell_types:
         body.append(f"<h3>Cell type {html.escape(name)}</h3>" + _eqtl_run(root / name))
     return "".join(body)
 
@@ -213,7 +243,8 @@ def eqtl(results: Path) -> str:
 def _eqtl_run(root: Path) -> str:
     """One eqtl run's tables and plots (``root`` its folder)."""
     body = []
-    metrics = root / "evaluate" / "metrics.json"
+    evaluated = step_path(root, "EQTL_EVALUATE")
+    metrics = evaluated / "metrics.json"
     if metrics.exists():
         m = _json(metrics)
         rows = [{"model": name, "AUPRC": v["auprc"], "AUROC": v["auroc"]}
@@ -234,10 +265,10 @@ def _eqtl_run(root: Path) -> str:
                         "the category's summed |SHAP| (log-odds) with its share in %, and the signed mean "
                         "(pooled over every fold's held-out rows; per fold in "
                         "evaluate/shap_by_category.parquet).</p>" + table(pd.DataFrame(m["shap_by_category"])))
-    body.append(_weight_comparison(root / "evaluate" / "weight_comparison.json"))
-    body.append(_negatives(root / "labels" / "negatives.json"))
-    body.append(images(_pngs(root / "evaluate")))
-    predictions = root / "predict" / "predictions.parquet"
+    body.append(_weight_comparison(evaluated / "weight_comparison.json"))
+    body.append(_negatives(step_path(root, "EQTL_LABELS") / "negatives.json"))
+    body.append(images(_pngs(evaluated)))
+    predictions = step_path(root, "EQTL_PREDICT")
     if predictions.exists():
         df = pd.read_parquet(predictions)
         body.append("<h3>Top predicted causal variant-gene pairs</h3>"
@@ -274,20 +305,26 @@ def run_records(results: Path) -> str:
         rows.append({"workflow": folder.name, "status": record.status, "command": record.command,
                      "started": record.started, "finished": record.finished or "", "error": record.error or ""})
     if not rows:
-        return note(f"No run records ({RUN_RECORD_NAME}) in the workflow folders.")
+        return note(f"No run records ({RUN_RECORD_NAME}) in the workflow folders (a Nextflow run keeps its "
+                    "execution report, timeline and trace in pipeline_info/).")
     return table(pd.DataFrame(rows))
 
 
+def software(results: Path) -> str:
+    """The run's software versions (pipeline_info/varflow_software_versions.yml, written by either engine:
+    one row per step and tool), else this environment's, said to be so."""
+    from varflow.versions import installed_versions, read_software_versions
+
+    recorded = read_software_versions(results)
+    if not recorded:
+        return (note(f"No {SOFTWARE_VERSIONS} in this folder; the versions of the environment writing this "
+                     "report:") + key_values(installed_versions()))
+    grid = pd.DataFrame.from_dict(recorded, orient="index").sort_index().fillna("")  # steps x tools
+    return f"<p>From {SOFTWARE_VERSIONS}: one row per step.</p>" + table(grid.rename_axis("step").reset_index())
+
+
 def provenance(results: Path) -> str:
-    packages = ("varflow", "numpy", "scipy", "pandas", "pyarrow", "torch", "catboost", "scikit-learn",
-                "pysam", "msprime")
-    versions = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    body = ["<h3>Runs</h3>" + run_records(results), "<h3>Software</h3>" + key_values(versions)]
+    body = ["<h3>Runs</h3>" + run_records(results), "<h3>Software</h3>" + software(results)]
     summary = results / "summary.json"
     if summary.exists():
         s = _json(summary)

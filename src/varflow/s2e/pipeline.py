@@ -11,6 +11,7 @@ from varflow.device import resolve_device
 from varflow.io.cohort import Cohort
 from varflow.io.gene_tss import GeneTssOptions
 from varflow.io.provenance import Provenance
+from varflow.layout import step_dir, step_path
 from varflow.params import step_options
 from varflow.s2e import steps
 from varflow.s2e.models import ModelConfig
@@ -26,9 +27,6 @@ log = logging.getLogger("varflow")
 #: Defaults stay the published sizes and architecture.
 DEMO_PARAMS = {"s2e_window": 8_000, "s2e_arch": "scan", "s2e_genes_per_step": 6, "s2e_lr": 5e-3,
                "s2e_ref_epochs": 10, "s2e_epochs": 25}
-
-#: The variant-effect table in the s2e folder (``run all`` feeds it to eqtl as extra scores).
-VARIANT_EFFECTS_NAME = "variant_effects.parquet"
 
 #: The train options of ``varflow.params.STEP_OPTIONS`` that are TrainConfig fields (the others,
 #: val_chroms and test_chroms, go to the train step).
@@ -63,13 +61,16 @@ def _config(params: dict[str, Any], quick: bool, seed: int) -> tuple[int, TrainC
 
 def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir: Path, *, params: dict[str, Any],
               seed: int = 0, device: str = "auto", quick: bool = False, truth: Path | None = None) -> dict:
-    """Run the four steps into ``outdir`` (store/, model/, evaluate/, variant_effects.parquet); with
-    ``truth`` (causal variant-gene pairs) also score the effects against it (evaluate/variant_truth.json)."""
+    """Run the four steps into the s2e folder ``outdir`` (store/, model/, evaluate/, variant_effects.parquet,
+    gxi_tracks.npz: ``varflow.layout``); with ``truth`` (causal variant-gene pairs) also score the effects
+    against it (variant_truth.json)."""
     outdir = Path(outdir)
     device = resolve_device(device)
     window, cfg = _config(params, quick, seed)
     prov = Provenance.from_cli("varflow run s2e", {**params, "quick": quick}, seed)
-    store = outdir / "store"
+    store = step_dir(outdir, "S2E_PREPARE")
+    model_dir, evaluated = step_path(outdir, "S2E_TRAIN"), step_path(outdir, "S2E_EVALUATE")
+    scores, tracks = (step_path(outdir, "S2E_VARIANT_EFFECTS", i) for i in (0, 1))
     steps.prepare(vcf, reference, genes, None, store, window=window,
                   max_ref_mismatch=float(params.get("s2e_max_ref_mismatch", 0.01)),
                   allow_unphased=bool(params.get("s2e_allow_unphased", False)),
@@ -79,18 +80,17 @@ def run_steps(vcf: Path, reference: Path, genes: Path, expression: Path, outdir:
     splits = params.get("s2e_individual_splits")
     chroms = {k: [c for c in str(v).split(",") if c] for k, v in step_options(params, "s2e", "train").items()
               if k in ("val_chroms", "test_chroms")}
-    summary = steps.train([store], expression, outdir / "model", cfg, device=device,
+    summary = steps.train([store], expression, model_dir, cfg, device=device,
                           individual_splits=Path(splits) if splits else None, resume=True, provenance=prov, **chroms)
-    metrics = steps.evaluate([store], expression, outdir / "model" / "model.pt", outdir / "evaluate", device=device,
+    metrics = steps.evaluate([store], expression, model_dir / "model.pt", evaluated, device=device,
                              provenance=prov, **step_options(params, "s2e", "evaluate"))
-    effects = steps.effects([store], outdir / "model" / "model.pt", outdir / VARIANT_EFFECTS_NAME,
-                            tracks=outdir / "gxi_tracks.npz", device=device, provenance=prov)
+    effects = steps.effects([store], model_dir / "model.pt", scores, tracks=tracks, device=device, provenance=prov)
     if truth is not None:
-        steps.variant_truth(outdir / VARIANT_EFFECTS_NAME, truth, outdir / "evaluate" / "variant_truth.json")
+        steps.variant_truth(scores, truth, step_path(outdir, "S2E_VARIANT_TRUTH"))
     return {"best_epoch": summary.get("best_epoch"),
             "median_pearson_model": metrics["median_pearson_model"],
             "median_pearson_enet": metrics.get("median_pearson_enet"),
-            "variant_scores": str(outdir / VARIANT_EFFECTS_NAME), "n_variant_scores": effects["n_scores"]}
+            "variant_scores": str(scores), "n_variant_scores": effects["n_scores"]}
 
 
 def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str = "auto", quick: bool = False,
@@ -105,7 +105,7 @@ def run_from_cohort(cohort: Cohort, outdir: Path, *, seed: int = 0, device: str 
     extras ``s2e_tiny``, ``s2e_dev_weight``, ``s2e_max_batches_per_epoch``, ``s2e_individual_splits``
     (``DEMO_PARAMS`` uses some of them); a value given here
     beats ``quick``.
-    A simulated cohort's ``causal_variants`` truth is scored against (evaluate/variant_truth.json).
+    A simulated cohort's ``causal_variants`` truth is scored against (variant_truth.json).
     """
     truth = cohort.path("causal_variants") if "causal_variants" in cohort.files else None
     return run_steps(cohort.path("vcf"), cohort.path("reference"), cohort.path("genes"), cohort.path("expression"),

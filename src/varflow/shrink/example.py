@@ -23,6 +23,7 @@ from varflow.errors import VarflowError
 from varflow.io.atomic import atomic_path, ensure_writable_dir
 from varflow.io.cohort import Cohort
 from varflow.io.plink import read_bim
+from varflow.layout import step_path, workflow_dir
 
 log = logging.getLogger("varflow")
 
@@ -129,7 +130,7 @@ def run_example(outdir: Path, seed: int) -> dict:
     outdir = Path(outdir)
     ensure_writable_dir(outdir)
     cohort = write_cohort(data, outdir / "cohort")
-    figures = run_workflow("shrink", outdir / "shrink", cohort=cohort.root, seed=seed)
+    figures = run_workflow("shrink", outdir, cohort=cohort.root, seed=seed)
     reached = Reached(figures["matching"][f"{TRAIT}.{CHROM}"])
     if reached.fraction < MIN_REACHED:
         raise VarflowError(f"example: only {reached.counts['matched']} of the {reached.in_panel} sumstats SNPs in the "
@@ -142,7 +143,7 @@ def run_example(outdir: Path, seed: int) -> dict:
     title = f"varflow example: UKB height chr22 (gene tests on {WINDOW_BP // 1000} kb windows, not genes)"
     report = build_report(outdir, outdir / "report.html", title=title)
     return {**figures, "reached": reached, "report": report, "seconds_total": time.perf_counter() - start,
-            "gene_tests": outdir / "shrink" / "gene_tests" / f"{TRAIT}.gene_tests.parquet"}
+            "gene_tests": step_path(workflow_dir(outdir, "shrink"), "SHRINK_GENE_TEST", trait=TRAIT)}
 
 
 def summary_lines(figures: dict) -> list[str]:

@@ -19,6 +19,7 @@ from varflow.errors import VarflowError
 from varflow.io.cohort import Cohort
 from varflow.io.provenance import Provenance
 from varflow.io.tables import read_table
+from varflow.layout import step_path
 from varflow.shrink import steps
 from varflow.shrink.genetest import DEFAULT_REPORT_STATISTIC
 from varflow.shrink.inputs import read_genes
@@ -78,11 +79,10 @@ def _trait_tests(trait: str, effects: list[Path], ld: list[Path], genes: Path, o
                  cluster: dict[str, Any], gene_test: dict[str, Any]) -> dict:
     """One trait's single-trait clustering, then its gene tests (they need its mixture's eps); ``cluster``
     and ``gene_test`` the steps' keyword options."""
-    cdir = outdir / "cluster"
-    model = cdir / f"{trait}.model.json"
-    clustered, t_cluster = _timed(steps.cluster_step, effects, cdir / f"{trait}.clusters.parquet", model, seed=seed,
-                                  provenance=_prov("cluster", {"trait": trait, **cluster}, seed), **cluster)
-    out = outdir / "gene_tests" / f"{trait}.gene_tests.parquet"
+    model = step_path(outdir, "SHRINK_CLUSTER", 1, trait=trait)
+    clustered, t_cluster = _timed(steps.cluster_step, effects, step_path(outdir, "SHRINK_CLUSTER", trait=trait), model,
+                                  seed=seed, provenance=_prov("cluster", {"trait": trait, **cluster}, seed), **cluster)
+    out = step_path(outdir, "SHRINK_GENE_TEST", trait=trait)
     tested, t_genes = _timed(steps.gene_test_step, effects, ld, genes, model, out,
                              provenance=_prov("gene-test", {"trait": trait, **gene_test}, seed), **gene_test)
     return {"k": clustered["k"], "model": model, "gene_tests": out, "genes": tested,
@@ -91,13 +91,13 @@ def _trait_tests(trait: str, effects: list[Path], ld: list[Path], genes: Path, o
 
 def _joint(effects: list[Path], traits: list[str], genes: Path, outdir: Path, seed: int, cluster: dict[str, Any]) -> dict:
     """Joint clustering of every trait's effects, then the multi-trait summaries and cluster types."""
-    cdir, mdir = outdir / "cluster", outdir / "multitrait"
-    clustered, t_cluster = _timed(steps.cluster_step, effects, cdir / "joint.clusters.parquet", cdir / "joint.model.json",
+    clusters, mixture = (step_path(outdir, "SHRINK_CLUSTER_JOINT", i) for i in (0, 1))
+    genes_out, types_out = (step_path(outdir, "SHRINK_MULTI_TRAIT", i) for i in (0, 1))
+    clustered, t_cluster = _timed(steps.cluster_step, effects, clusters, mixture,
                                   seed=seed, provenance=_prov("cluster", {"traits": traits, **cluster}, seed), **cluster)
-    typed, t_multi = _timed(steps.multitrait_step, cdir / "joint.clusters.parquet", cdir / "joint.model.json", genes,
-                            mdir / "genes.parquet", mdir / "cluster_types.parquet", _prov("multi-trait", {}, seed))
-    return {"k": clustered["k"], "types": typed["types"],
-            "paths": (cdir / "joint.clusters.parquet", cdir / "joint.model.json", mdir / "genes.parquet"),
+    typed, t_multi = _timed(steps.multitrait_step, clusters, mixture, genes, genes_out, types_out,
+                            _prov("multi-trait", {}, seed))
+    return {"k": clustered["k"], "types": typed["types"], "paths": (clusters, mixture, genes_out),
             "seconds": {"cluster_joint": t_cluster, "multi_trait": t_multi}}
 
 
@@ -145,8 +145,8 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     block_files = {}
     n_blocks = 0
     for chrom, path in ld.items():
-        out_ld = outdir / "ld_blocks" / f"{chrom}.blocks.npz"
-        res = steps.ld_blocks_step(path, chrom, outdir / "ld_blocks" / f"{chrom}.blocks.parquet", out_ld,
+        out_ld = step_path(outdir, "SHRINK_LD_BLOCKS", 1, chrom=chrom)
+        res = steps.ld_blocks_step(path, chrom, step_path(outdir, "SHRINK_LD_BLOCKS", chrom=chrom), out_ld,
                                    provenance=_prov("ld-blocks", {"ld": path, **opts["ld-blocks"]}, seed),
                                    **opts["ld-blocks"])
         block_files[chrom] = out_ld
@@ -155,9 +155,8 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     t = time.perf_counter()
     gene_ld = list(ld.values())
     for chrom, path in ld_panel.items():
-        out_ld = outdir / "ld_blocks" / f"{chrom}.blocks.npz"
-        band = outdir / "ld_blocks" / f"{chrom}.ld_band.npz"
-        res = steps.ld_panel_step(path, chrom, outdir / "ld_blocks" / f"{chrom}.blocks.parquet", out_ld, band, config,
+        table, out_ld, band = (step_path(outdir, "SHRINK_LD_PANEL", i, chrom=chrom) for i in range(3))
+        res = steps.ld_panel_step(path, chrom, table, out_ld, band, config,
                                   provenance=_prov("ld-panel", {"panel": path, "chrom": chrom,
                                                                 "band_snps": config.width}, seed))
         block_files[chrom] = out_ld
@@ -173,7 +172,7 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
         pending = []
         for trait, path in sumstats.items():
             for chrom, bld in block_files.items():
-                out = outdir / "effects" / f"{trait}.{chrom}.parquet"
+                out = step_path(outdir, "SHRINK_EFFECTS", trait=trait, chrom=chrom)
                 pending.append(pool.submit(_timed, steps.effects_step, path, bld, out, model=model, seed=seed,
                                            provenance=_prov("effects", {"sumstats": path, "chrom": chrom,
                                                                         **opts["effects"]}, seed),
@@ -217,11 +216,13 @@ def run_steps(sumstats: dict[str, Path], ld: dict[str, Path], genes: Path, outdi
     all_effects = [p for ps in effects.values() for p in ps]
     if joint is not None:
         clusters, mixture, multitrait = joint["paths"]
-        made = steps.plots_step(outdir / "plots", all_effects, clusters, mixture, list(gene_tests.values()), multitrait)
+        made = steps.plots_step(step_path(outdir, "SHRINK_PLOTS"), all_effects, clusters, mixture,
+                                list(gene_tests.values()), multitrait)
     else:
         trait = next(iter(sumstats))
-        made = steps.plots_step(outdir / "plots", all_effects, outdir / "cluster" / f"{trait}.clusters.parquet",
-                                models[trait], list(gene_tests.values()), None)
+        made = steps.plots_step(step_path(outdir, "SHRINK_PLOTS"), all_effects,
+                                step_path(outdir, "SHRINK_CLUSTER", trait=trait), models[trait],
+                                list(gene_tests.values()), None)
     seconds["plots"] = wall["plots"] = time.perf_counter() - t
     figures["plots"] = sorted(made)
     figures["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
